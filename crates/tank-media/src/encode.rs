@@ -1,0 +1,390 @@
+//! The ladder in one FFmpeg process: the source is decoded once, split, and
+//! every rung is scaled and encoded from the same frames
+//! (`-filter_complex split` + `-var_stream_map`).
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ffmpeg_sidecar::command::FfmpegCommand;
+use ffmpeg_sidecar::event::{FfmpegEvent, LogLevel};
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{CodecChoice, VideoEncoder};
+use crate::ladder::PlannedRung;
+use crate::playlist::{self, FFMPEG_SEGMENT_PREFIX, MASTER_PLAYLIST, MEDIA_PLAYLIST};
+use crate::probe::SourceInfo;
+use crate::Tools;
+
+/// How many of FFmpeg's last error lines an error message keeps.
+const ERROR_LINES_KEPT: usize = 5;
+/// Seconds between forced keyframes: divides the segment length, so every
+/// segment starts on a keyframe and players can switch rungs cleanly.
+const KEYFRAME_SECS: u32 = 2;
+
+/// Everything one encode needs.
+#[derive(Debug, Clone)]
+pub struct LadderJob<'a> {
+    pub tools: &'a Tools,
+    pub source: &'a Path,
+    pub info: &'a SourceInfo,
+    pub rungs: &'a [PlannedRung],
+    /// Created (or emptied) by the encode; holds only the HLS output.
+    pub output_dir: &'a Path,
+    /// x264 preset (`ultrafast` … `veryslow`).
+    pub preset: &'a str,
+    pub segment_secs: u32,
+}
+
+/// How far an encode has got.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EncodeProgress {
+    /// Percent of the source duration encoded, when the duration is known.
+    pub percent: Option<f64>,
+    /// Frames encoded per second.
+    pub fps: f32,
+    /// Seconds of video encoded per second of wall time.
+    pub speed: f32,
+    /// Seconds of video encoded so far.
+    pub encoded_secs: f64,
+}
+
+/// One rung as it came out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rendition {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The result of a successful encode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    pub renditions: Vec<Rendition>,
+    /// The encoder that produced the output.
+    pub encoder: VideoEncoder,
+    /// Why a hardware encoder was abandoned for libx264, if it was.
+    pub fallback_reason: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    #[error("FFmpeg ({encoder}) failed{}: {log}", exit_text(*.exit_code))]
+    Ffmpeg {
+        encoder: &'static str,
+        exit_code: Option<i32>,
+        log: String,
+    },
+    #[error("the encode was cancelled")]
+    Cancelled,
+    #[error("cannot run {tool}: {reason} (install FFmpeg, e.g. `apt-get install ffmpeg`)")]
+    ToolMissing { tool: String, reason: String },
+    #[error("the encoded HLS folder is not usable: {0}")]
+    InvalidOutput(String),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn exit_text(code: Option<i32>) -> String {
+    code.map(|c| format!(" with exit code {c}"))
+        .unwrap_or_default()
+}
+
+/// Encodes the ladder with the chosen encoder. With `auto`, a hardware
+/// encoder that fails is abandoned and the whole ladder is encoded again
+/// with libx264. Blocking; checks `cancel` between FFmpeg's progress reports.
+pub fn encode_ladder(
+    job: &LadderJob<'_>,
+    codec: CodecChoice,
+    cancel: &AtomicBool,
+    on_progress: &mut dyn FnMut(EncodeProgress),
+) -> Result<Encoded, EncodeError> {
+    let encoder = codec.resolve(job.tools);
+    match encode_with(job, encoder, cancel, on_progress) {
+        Ok(renditions) => Ok(Encoded {
+            renditions,
+            encoder,
+            fallback_reason: None,
+        }),
+        Err(err @ EncodeError::Ffmpeg { .. })
+            if codec == CodecChoice::Auto && encoder.is_hardware() =>
+        {
+            tracing::warn!(%err, "hardware encoder failed; encoding again with libx264");
+            let renditions = encode_with(job, VideoEncoder::Libx264, cancel, on_progress)?;
+            Ok(Encoded {
+                renditions,
+                encoder: VideoEncoder::Libx264,
+                fallback_reason: Some(err.to_string()),
+            })
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// One encode with one encoder: FFmpeg, then the output finished and checked.
+pub fn encode_with(
+    job: &LadderJob<'_>,
+    encoder: VideoEncoder,
+    cancel: &AtomicBool,
+    on_progress: &mut dyn FnMut(EncodeProgress),
+) -> Result<Vec<Rendition>, EncodeError> {
+    fresh_dir(job.output_dir)?;
+    run_ffmpeg(job, encoder, cancel, on_progress)?;
+    playlist::adopt_segment_names(job.output_dir, job.rungs)?;
+    playlist::check_output(job.tools, job.output_dir, job.rungs, job.info.duration_secs)
+}
+
+fn run_ffmpeg(
+    job: &LadderJob<'_>,
+    encoder: VideoEncoder,
+    cancel: &AtomicBool,
+    on_progress: &mut dyn FnMut(EncodeProgress),
+) -> Result<(), EncodeError> {
+    let tool_missing = |e: &dyn std::fmt::Display| EncodeError::ToolMissing {
+        tool: job.tools.ffmpeg.display().to_string(),
+        reason: e.to_string(),
+    };
+    let mut child = FfmpegCommand::new_with_path(&job.tools.ffmpeg)
+        .args(ffmpeg_args(job, encoder))
+        .spawn()
+        .map_err(|e| tool_missing(&e))?;
+    let mut errors: VecDeque<String> = VecDeque::with_capacity(ERROR_LINES_KEPT);
+    for event in child.iter().map_err(|e| tool_missing(&e))? {
+        if cancel.load(Ordering::Relaxed) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(EncodeError::Cancelled);
+        }
+        match event {
+            FfmpegEvent::Progress(p) => on_progress(EncodeProgress {
+                percent: percent_of(p.time.as_str(), job.info.duration_secs),
+                fps: p.fps,
+                speed: p.speed,
+                encoded_secs: parse_clock(&p.time).unwrap_or(0.0),
+            }),
+            FfmpegEvent::Log(LogLevel::Error | LogLevel::Fatal, line)
+            | FfmpegEvent::Error(line) => {
+                if errors.len() == ERROR_LINES_KEPT {
+                    errors.pop_front();
+                }
+                errors.push_back(line.trim().to_owned());
+            }
+            _ => {}
+        }
+    }
+    let status = child.wait().map_err(|e| tool_missing(&e))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(EncodeError::Ffmpeg {
+            encoder: encoder.ffmpeg_name(),
+            exit_code: status.code(),
+            log: if errors.is_empty() {
+                "no error message".to_owned()
+            } else {
+                Vec::from(errors).join(" | ")
+            },
+        })
+    }
+}
+
+/// FFmpeg's arguments for the whole ladder.
+pub fn ffmpeg_args(job: &LadderJob<'_>, encoder: VideoEncoder) -> Vec<String> {
+    let rungs = job.rungs;
+    let audio = job.info.audio.is_some();
+    let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-y"]
+        .map(String::from)
+        .to_vec();
+    args.extend(encoder.global_args());
+    args.push("-i".into());
+    args.push(job.source.display().to_string());
+
+    // Decode once, split, scale each branch to its exact size.
+    let mut graph = format!("[0:v]split={}", rungs.len());
+    for i in 0..rungs.len() {
+        graph.push_str(&format!("[s{i}]"));
+    }
+    for (i, planned) in rungs.iter().enumerate() {
+        graph.push_str(&format!(
+            ";[s{i}]scale={}:{},setsar=1,{}[v{i}]",
+            planned.width,
+            planned.height,
+            encoder.output_filter()
+        ));
+    }
+    args.extend(["-filter_complex".into(), graph]);
+    for i in 0..rungs.len() {
+        args.extend(["-map".into(), format!("[v{i}]")]);
+    }
+    if audio {
+        for _ in rungs {
+            args.extend(["-map".into(), "0:a:0".into()]);
+        }
+    }
+
+    args.extend(encoder.codec_args(job.preset));
+    for (i, planned) in rungs.iter().enumerate() {
+        let rung = &planned.rung;
+        args.extend([
+            format!("-b:v:{i}"),
+            format!("{}k", rung.video_kbps),
+            format!("-maxrate:v:{i}"),
+            format!("{}k", rung.max_video_kbps),
+            format!("-bufsize:v:{i}"),
+            format!("{}k", rung.max_video_kbps * 2),
+        ]);
+    }
+    args.extend([
+        "-force_key_frames".into(),
+        format!("expr:gte(t,n_forced*{KEYFRAME_SECS})"),
+    ]);
+    if encoder == VideoEncoder::Libx264 {
+        // Keyframes only where forced: segments of equal length.
+        args.extend(["-sc_threshold".into(), "0".into()]);
+    }
+    if audio {
+        args.extend(["-c:a", "aac", "-ar", "48000", "-ac", "2"].map(String::from));
+        for (i, planned) in rungs.iter().enumerate() {
+            args.extend([format!("-b:a:{i}"), format!("{}k", planned.rung.audio_kbps)]);
+        }
+    }
+
+    let out = job.output_dir.display();
+    let stream_map = rungs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if audio {
+                format!("v:{i},a:{i},name:{}", p.rung.name)
+            } else {
+                format!("v:{i},name:{}", p.rung.name)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    args.extend([
+        "-f".into(),
+        "hls".into(),
+        "-hls_time".into(),
+        job.segment_secs.to_string(),
+        "-hls_playlist_type".into(),
+        "vod".into(),
+        "-hls_flags".into(),
+        "independent_segments".into(),
+        "-hls_segment_type".into(),
+        "mpegts".into(),
+        "-hls_segment_filename".into(),
+        format!("{out}/%v/{FFMPEG_SEGMENT_PREFIX}%d.ts"),
+        "-master_pl_name".into(),
+        MASTER_PLAYLIST.into(),
+        "-var_stream_map".into(),
+        stream_map,
+        format!("{out}/%v/{MEDIA_PLAYLIST}"),
+    ]);
+    args
+}
+
+fn fresh_dir(dir: &Path) -> Result<(), EncodeError> {
+    let io = |source| EncodeError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+        _ => {}
+    }
+    std::fs::create_dir_all(dir).map_err(io)
+}
+
+fn percent_of(clock: &str, duration: Option<f64>) -> Option<f64> {
+    let done = parse_clock(clock)?;
+    let total = duration?;
+    Some((done / total * 100.0).clamp(0.0, 100.0))
+}
+
+/// FFmpeg's `time=` value, `HH:MM:SS.xx`, in seconds (negative at the very
+/// start, `N/A` when unknown).
+fn parse_clock(clock: &str) -> Option<f64> {
+    let (negative, clock) = match clock.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, clock),
+    };
+    let mut secs = 0.0;
+    for part in clock.split(':') {
+        secs = secs * 60.0 + part.parse::<f64>().ok()?;
+    }
+    Some(if negative { 0.0 } else { secs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ladder::{default_ladder, plan};
+    use crate::probe::{AudioInfo, VideoInfo};
+
+    fn info(audio: bool) -> SourceInfo {
+        SourceInfo {
+            duration_secs: Some(10.0),
+            video: VideoInfo {
+                codec: "h264".into(),
+                width: 1280,
+                height: 720,
+                fps: Some(30.0),
+            },
+            audio: audio.then(|| AudioInfo {
+                codec: "aac".into(),
+                channels: 2,
+                sample_rate: 44100,
+            }),
+            container: "mov".into(),
+        }
+    }
+
+    fn args_for(audio: bool) -> String {
+        let tools = Tools::discover();
+        let info = info(audio);
+        let rungs = plan(&default_ladder(), &info.video);
+        let job = LadderJob {
+            tools: &tools,
+            source: Path::new("/in/source.mp4"),
+            info: &info,
+            rungs: &rungs,
+            output_dir: Path::new("/out/hls"),
+            preset: "veryfast",
+            segment_secs: 6,
+        };
+        ffmpeg_args(&job, VideoEncoder::Libx264).join(" ")
+    }
+
+    #[test]
+    fn the_source_is_decoded_once_and_split_per_rung() {
+        let args = args_for(true);
+        assert_eq!(args.matches("-i ").count(), 1);
+        assert!(args.contains(
+            "[0:v]split=2[s0][s1];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];[s1]scale=854:480,setsar=1,format=yuv420p[v1]"
+        ));
+        assert!(args.contains("-var_stream_map v:0,a:0,name:720p v:1,a:1,name:480p"));
+        assert!(args.contains("-b:v:0 2800k -maxrate:v:0 2996k -bufsize:v:0 5992k"));
+        assert!(args.contains("-c:a aac -ar 48000 -ac 2 -b:a:0 128k -b:a:1 96k"));
+        assert!(args.ends_with("-master_pl_name manifest.m3u8 -var_stream_map v:0,a:0,name:720p v:1,a:1,name:480p /out/hls/%v/index.m3u8"));
+    }
+
+    #[test]
+    fn a_silent_source_maps_no_audio() {
+        let args = args_for(false);
+        assert!(!args.contains("0:a"));
+        assert!(args.contains("-var_stream_map v:0,name:720p v:1,name:480p"));
+    }
+
+    #[test]
+    fn ffmpeg_clock_values_become_seconds() {
+        assert_eq!(parse_clock("00:01:02.50"), Some(62.5));
+        assert_eq!(parse_clock("-00:00:00.02"), Some(0.0));
+        assert_eq!(parse_clock("N/A"), None);
+        assert_eq!(percent_of("00:00:05.00", Some(10.0)), Some(50.0));
+        assert_eq!(percent_of("00:00:05.00", None), None);
+    }
+}

@@ -1,0 +1,172 @@
+//! Which renditions to make from a source: the ladder, never upscaled.
+
+use serde::{Deserialize, Serialize};
+
+use crate::probe::VideoInfo;
+
+/// One rung of the ladder as configured. `size` is the short side of the
+/// picture: 720 means 1280x720 for landscape and 720x1280 for portrait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rung {
+    pub name: String,
+    pub size: u32,
+    pub video_kbps: u32,
+    pub max_video_kbps: u32,
+    pub audio_kbps: u32,
+}
+
+impl Rung {
+    fn new(name: &str, size: u32, video_kbps: u32, max_video_kbps: u32, audio_kbps: u32) -> Rung {
+        Rung {
+            name: name.to_owned(),
+            size,
+            video_kbps,
+            max_video_kbps,
+            audio_kbps,
+        }
+    }
+}
+
+/// The ladder 3Speak players expect: 1080p 5000k (max 5350k), 720p 2800k,
+/// 480p 1400k; audio 128k, 128k, 96k. The maximum rates of the lower rungs
+/// keep 1080p's 7% headroom.
+pub fn default_ladder() -> Vec<Rung> {
+    vec![
+        Rung::new("1080p", 1080, 5000, 5350, 128),
+        Rung::new("720p", 720, 2800, 2996, 128),
+        Rung::new("480p", 480, 1400, 1498, 96),
+    ]
+}
+
+/// A rung chosen for a particular source, with its exact output size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedRung {
+    pub rung: Rung,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The rungs to encode for `video`, largest first: every rung whose size
+/// the source reaches. A source smaller than every rung is encoded once at
+/// its own size (rounded down to even numbers, as H.264 needs), named after
+/// its short side and given the smallest rung's bitrates.
+pub fn plan(ladder: &[Rung], video: &VideoInfo) -> Vec<PlannedRung> {
+    let short_side = video.width.min(video.height);
+    let mut rungs: Vec<&Rung> = ladder.iter().filter(|r| r.size <= short_side).collect();
+    rungs.sort_by(|a, b| b.size.cmp(&a.size));
+    let mut planned: Vec<PlannedRung> = rungs.into_iter().map(|r| fit(r, video)).collect();
+    if planned.is_empty() {
+        if let Some(smallest) = ladder.iter().min_by_key(|r| r.size) {
+            let size = even(short_side);
+            let native = Rung {
+                name: format!("{size}p"),
+                size,
+                ..smallest.clone()
+            };
+            planned.push(fit(&native, video));
+        }
+    }
+    planned
+}
+
+fn fit(rung: &Rung, video: &VideoInfo) -> PlannedRung {
+    let (w, h) = (u64::from(video.width), u64::from(video.height));
+    let size = u64::from(rung.size);
+    let (width, height) = if w >= h {
+        (scaled_even(w, size, h), size)
+    } else {
+        (size, scaled_even(h, size, w))
+    };
+    PlannedRung {
+        rung: rung.clone(),
+        width: width as u32,
+        height: height as u32,
+    }
+}
+
+/// `long * short_target / short` rounded to the nearest even number, as
+/// FFmpeg's `scale=-2` does (1920x1080 at 480 is 854x480).
+fn scaled_even(long: u64, short_target: u64, short: u64) -> u64 {
+    (2 * ((long * short_target + short) / (2 * short))).max(2)
+}
+
+fn even(n: u32) -> u32 {
+    (n & !1).max(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn video(width: u32, height: u32) -> VideoInfo {
+        VideoInfo {
+            codec: "h264".into(),
+            width,
+            height,
+            fps: Some(30.0),
+        }
+    }
+
+    fn sizes(planned: &[PlannedRung]) -> Vec<(&str, u32, u32)> {
+        planned
+            .iter()
+            .map(|p| (p.rung.name.as_str(), p.width, p.height))
+            .collect()
+    }
+
+    #[test]
+    fn a_1080p_source_gets_the_whole_ladder() {
+        let planned = plan(&default_ladder(), &video(1920, 1080));
+        assert_eq!(
+            sizes(&planned),
+            [
+                ("1080p", 1920, 1080),
+                ("720p", 1280, 720),
+                ("480p", 854, 480)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_720p_source_is_never_upscaled() {
+        let planned = plan(&default_ladder(), &video(1280, 720));
+        assert_eq!(sizes(&planned), [("720p", 1280, 720), ("480p", 854, 480)]);
+    }
+
+    #[test]
+    fn a_4k_source_tops_out_at_the_highest_rung() {
+        let planned = plan(&default_ladder(), &video(3840, 2160));
+        assert_eq!(planned[0].width, 1920);
+        assert_eq!(planned.len(), 3);
+    }
+
+    #[test]
+    fn a_portrait_source_keeps_its_orientation() {
+        let planned = plan(&default_ladder(), &video(1080, 1920));
+        assert_eq!(
+            sizes(&planned),
+            [
+                ("1080p", 1080, 1920),
+                ("720p", 720, 1280),
+                ("480p", 480, 854)
+            ]
+        );
+    }
+
+    #[test]
+    fn odd_aspect_ratios_give_even_sizes() {
+        let planned = plan(&default_ladder(), &video(1440, 1080));
+        assert_eq!(sizes(&planned)[2], ("480p", 640, 480));
+        let cinema = plan(&default_ladder(), &video(2048, 858));
+        assert!(cinema.iter().all(|p| p.width % 2 == 0 && p.height % 2 == 0));
+        assert_eq!(sizes(&cinema), [("720p", 1718, 720), ("480p", 1146, 480)]);
+    }
+
+    #[test]
+    fn a_source_below_every_rung_is_encoded_at_its_own_size() {
+        let planned = plan(&default_ladder(), &video(640, 360));
+        assert_eq!(sizes(&planned), [("360p", 640, 360)]);
+        assert_eq!(planned[0].rung.video_kbps, 1400);
+    }
+}
