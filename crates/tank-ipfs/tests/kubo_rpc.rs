@@ -69,7 +69,7 @@ async fn a_second_node_pins_by_cid_over_bitswap() {
         .unwrap();
     let client = KuboClient::new(backup.api.clone());
 
-    client.swarm_connect(&source.swarm[0], SHORT).await.unwrap();
+    client.swarm_connect(&source.swarm, SHORT).await.unwrap();
     client.pin_add(&cid, Duration::from_secs(30)).await.unwrap();
 
     assert!(client.is_pinned(&cid, SHORT).await.unwrap());

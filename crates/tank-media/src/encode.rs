@@ -147,10 +147,10 @@ fn run_ffmpeg(
         tool: job.tools.ffmpeg.display().to_string(),
         reason: e.to_string(),
     };
-    let mut child = FfmpegCommand::new_with_path(&job.tools.ffmpeg)
-        .args(ffmpeg_args(job, encoder))
-        .spawn()
-        .map_err(|e| tool_missing(&e))?;
+    let mut command = FfmpegCommand::new_with_path(&job.tools.ffmpeg);
+    command.args(ffmpeg_args(job, encoder));
+    die_with_parent(command.as_inner_mut());
+    let mut child = command.spawn().map_err(|e| tool_missing(&e))?;
     let mut errors: VecDeque<String> = VecDeque::with_capacity(ERROR_LINES_KEPT);
     for event in child.iter().map_err(|e| tool_missing(&e))? {
         if cancel.load(Ordering::Relaxed) {
@@ -286,6 +286,27 @@ pub fn ffmpeg_args(job: &LadderJob<'_>, encoder: VideoEncoder) -> Vec<String> {
     ]);
     args
 }
+
+/// If we are killed, FFmpeg must not live on writing into a folder the
+/// resumed job is about to encode into again. Linux can tie a child's life
+/// to its parent; elsewhere the resumed encode still starts from an emptied
+/// folder.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut std::process::Command) {}
 
 fn fresh_dir(dir: &Path) -> Result<(), EncodeError> {
     let io = |source| EncodeError::Io {

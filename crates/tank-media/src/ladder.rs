@@ -54,7 +54,7 @@ pub struct PlannedRung {
 pub fn plan(ladder: &[Rung], video: &VideoInfo) -> Vec<PlannedRung> {
     let short_side = video.width.min(video.height);
     let mut rungs: Vec<&Rung> = ladder.iter().filter(|r| r.size <= short_side).collect();
-    rungs.sort_by(|a, b| b.size.cmp(&a.size));
+    rungs.sort_by_key(|r| std::cmp::Reverse(r.size));
     let mut planned: Vec<PlannedRung> = rungs.into_iter().map(|r| fit(r, video)).collect();
     if planned.is_empty() {
         if let Some(smallest) = ladder.iter().min_by_key(|r| r.size) {

@@ -5,11 +5,13 @@
 //!   with fault injection in front of it (fail, hang, lie, refuse, die).
 //!   The harness itself is `tests/harness/kubo_node.py`.
 //! - [`clip`]: real video files made by FFmpeg's test sources.
+//! - [`http::FileServer`]: serves files over HTTP on loopback (URL inputs).
 //!
 //! Nothing here is a mock: content added to a harness node is hashed,
 //! stored and pinned by kubo, and moves between nodes over bitswap.
 
 pub mod clip;
 mod harness;
+pub mod http;
 
 pub use harness::{HarnessNode, WORKSPACE_ROOT};

@@ -1,0 +1,138 @@
+//! The command line as scripts and operators meet it: configuration errors,
+//! the JSON shapes acceptance checks read, and node status.
+
+mod common;
+
+use common::World;
+
+#[tokio::test]
+async fn an_unknown_config_key_names_the_file_the_line_and_the_key() {
+    let world = World::with_nodes(1).await;
+    std::fs::write(&world.config, "[pinning]\nquorum = 1\nretires = 3\n").unwrap();
+
+    let run = world.tank(&["jobs"]).await;
+
+    assert_eq!(run.code, 2);
+    let expected = format!(
+        "config file {}, line 3: unknown key `retires`",
+        world.config.display()
+    );
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_missing_config_file_given_explicitly_is_an_error() {
+    let world = World::with_nodes(1).await;
+    std::fs::remove_file(&world.config).unwrap();
+    let run = world.tank(&["jobs"]).await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("cannot read config file"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn encoding_without_any_node_is_refused_up_front() {
+    let world = World::with_nodes(0).await;
+    let run = world.tank(&["encode", "whatever.mp4"]).await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("no IPFS nodes are configured"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_report_has_every_field_scripts_rely_on() {
+    let world = World::with_nodes(2).await;
+    let (code, report) = world.encode(&world.short_clip()).await;
+    assert_eq!(code, 0);
+
+    for key in [
+        "id",
+        "state",
+        "cid",
+        "output_dir",
+        "renditions",
+        "replicas",
+        "attempts",
+        "error",
+        "retryable",
+    ] {
+        assert!(report.get(key).is_some(), "missing {key} in {report:#}");
+    }
+    for attempt in report["attempts"].as_array().unwrap() {
+        for key in ["node", "op", "attempt", "ok", "error", "ms"] {
+            assert!(attempt.get(key).is_some(), "missing {key} in {attempt}");
+        }
+    }
+    assert_eq!(report["replicas"][0]["verified"], true);
+
+    let id = report["id"].to_string();
+    let again = world.tank(&["job", &id, "--json"]).await.json();
+    assert_eq!(
+        again, report,
+        "`tank job` shows what `tank encode` reported"
+    );
+    let jobs = world.tank(&["jobs", "--json"]).await.json();
+    assert_eq!(jobs[0]["id"], report["id"]);
+    assert_eq!(jobs[0]["state"], "done");
+
+    let text = world.tank(&["job", &id]).await.stdout;
+    assert!(
+        text.contains(&format!(
+            "ipfs://{}/manifest.m3u8",
+            report["cid"].as_str().unwrap()
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn encode_progress_is_recorded() {
+    let world = World::with_nodes(1).await;
+    let (_, report) = world.encode(&world.short_clip()).await;
+    let progress = &report["progress"];
+    assert!(progress["percent"].as_f64().unwrap() > 90.0, "{progress}");
+    assert!(progress["speed"].as_f64().unwrap() > 0.0, "{progress}");
+}
+
+#[tokio::test]
+async fn nodes_shows_who_is_up_with_its_version() {
+    let world = World::with_nodes(2).await;
+    world.node("backup-1").refuse_connections().await;
+
+    let run = world.tank(&["nodes", "--json"]).await;
+
+    assert_eq!(run.code, 1, "a node is down");
+    let nodes = run.json();
+    assert_eq!(nodes[0]["name"], "supernode");
+    assert_eq!(nodes[0]["reachable"], true);
+    assert_eq!(nodes[0]["version"], "0.22.0");
+    assert_eq!(nodes[0]["peer_id"], world.node("supernode").peer_id);
+    assert_eq!(nodes[1]["reachable"], false);
+    assert!(nodes[1]["error"].as_str().unwrap().contains("refused"));
+}
+
+#[tokio::test]
+async fn the_3speak_encoders_environment_configures_the_nodes() {
+    let world = World::with_nodes(2).await;
+    std::fs::write(&world.config, "").unwrap();
+    let mut cmd = world.tank_command(&["nodes", "--json"]);
+    cmd.env(
+        "THREESPEAK_IPFS_ENDPOINT",
+        world.node("supernode").api.as_str(),
+    )
+    .env("IPFS_BACKUP_APIS", world.node("backup-1").api.as_str());
+
+    let nodes: serde_json::Value =
+        serde_json::from_slice(&cmd.output().await.unwrap().stdout).unwrap();
+
+    assert_eq!(nodes[0]["name"], "supernode");
+    assert_eq!(nodes[0]["role"], "primary");
+    assert_eq!(nodes[1]["name"], "backup-1");
+    assert_eq!(nodes[1]["peer_id"], world.node("backup-1").peer_id);
+}

@@ -1,0 +1,163 @@
+//! A `tank` killed at any point loses nothing: the job resumes from its last
+//! committed state and finishes, without encoding twice what was encoded.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::World;
+use serde_json::Value;
+use tank_testkit::clip::Clip;
+
+/// Polls `tank job 1` until `ready` says so.
+async fn wait_for(world: &World, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let run = world.tank(&["job", "1", "--json"]).await;
+        if run.code == 0 {
+            let report = run.json();
+            if ready(&report) {
+                return report;
+            }
+        }
+        assert!(Instant::now() < deadline, "job 1 never reached: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// FFmpeg must die with the `tank` that started it, or it would keep writing
+/// into the folder the resumed job encodes into.
+async fn wait_until_no_process_mentions(path: &std::path::Path) {
+    let needle = path.display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let alive: Vec<String> = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let status = std::fs::read_to_string(e.path().join("status")).ok()?;
+                let zombie = status
+                    .lines()
+                    .any(|l| l.starts_with("State:") && l.contains('Z'));
+                let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+                let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                (!zombie && cmdline.contains(&needle)).then_some(cmdline)
+            })
+            .collect();
+        if alive.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running after tank was killed: {alive:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn states(report: &Value) -> Vec<String> {
+    report["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn killed_while_encoding_the_job_resumes_and_finishes() {
+    let world = World::with_nodes(2).await;
+    // A slow preset keeps FFmpeg busy long enough to be interrupted.
+    world.edit_config("preset = \"ultrafast\"", "preset = \"slow\"");
+    let clip = world.clip("long.mp4", Clip::new(1280, 720, 12.0));
+    let mut tank = world
+        .tank_command(&["encode", clip.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+
+    let mid_encode = wait_for(&world, "encoding", |r| {
+        r["state"] == "encoding" && r["progress"]["percent"].as_f64().unwrap_or(0.0) > 0.0
+    })
+    .await;
+    tank.start_kill().unwrap(); // SIGKILL: no chance to clean up
+    tank.wait().await.unwrap();
+    assert!(mid_encode["progress"]["fps"].as_f64().is_some());
+    let job_dir = world.data_dir().canonicalize().unwrap().join("jobs/1");
+    wait_until_no_process_mentions(&job_dir).await;
+
+    let resumed = world.tank(&["resume", "--json"]).await;
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    let report = resumed.json();
+    assert_eq!(report["id"], 1);
+    assert_eq!(report["state"], "done");
+    assert_eq!(report["replicas"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        states(&report),
+        [
+            "queued",
+            "probing",
+            "encoding",
+            "uploading",
+            "pinning",
+            "verifying",
+            "done"
+        ],
+        "the interrupted encode was redone in place, not recorded as a new job"
+    );
+    assert_eq!(
+        world
+            .tank(&["jobs", "--json"])
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn killed_while_pinning_the_job_resumes_without_encoding_again() {
+    let world = World::with_nodes(2).await;
+    world.edit_config("attempt_timeout = \"3s\"", "attempt_timeout = \"60s\"");
+    world.node("supernode").hang_next("pin/add", 1).await;
+    let clip = world.short_clip();
+    let mut tank = world
+        .tank_command(&["encode", clip.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+
+    wait_for(&world, "pinning", |r| r["state"] == "pinning").await;
+    tank.start_kill().unwrap();
+    tank.wait().await.unwrap();
+    world.node("supernode").clear_faults().await;
+
+    let report = world.tank(&["resume", "--json"]).await.json();
+
+    assert_eq!(report["state"], "done", "{report:#}");
+    let encodes = states(&report).iter().filter(|s| *s == "encoding").count();
+    assert_eq!(encodes, 1);
+}
+
+#[tokio::test]
+async fn a_running_job_is_not_resumed_by_a_second_process() {
+    let world = World::with_nodes(1).await;
+    world.edit_config("preset = \"ultrafast\"", "preset = \"slow\"");
+    let clip = world.clip("long.mp4", Clip::new(1280, 720, 12.0));
+    let mut tank = world
+        .tank_command(&["encode", clip.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    wait_for(&world, "encoding", |r| r["state"] == "encoding").await;
+
+    let second = world.tank(&["resume"]).await;
+
+    assert_eq!(second.code, 0);
+    assert!(
+        second.stdout.contains("no unfinished jobs"),
+        "{}",
+        second.stdout
+    );
+    tank.start_kill().unwrap();
+    tank.wait().await.unwrap();
+}

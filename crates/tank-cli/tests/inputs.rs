@@ -1,0 +1,174 @@
+//! Inputs: local files and http(s) URLs; bad inputs fail with a message that
+//! names the thing and the reason, are recorded, and never reach a node.
+
+mod common;
+
+use std::path::Path;
+
+use common::World;
+use serde_json::Value;
+use tank_testkit::clip::{audio_only, Clip};
+use tank_testkit::http::FileServer;
+
+/// A bad input: the job exists, failed, not retryable, nothing uploaded.
+fn assert_refused(code: i32, report: &Value, message: &str) {
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["state"], "failed");
+    assert_eq!(report["retryable"], false);
+    assert_eq!(report["error"], message);
+    assert_eq!(report["cid"], Value::Null);
+    assert!(
+        report["attempts"].as_array().unwrap().is_empty(),
+        "no node was called"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_file() {
+    let world = World::with_nodes(1).await;
+    let path = world.dir.path().join("empty.mp4");
+    std::fs::write(&path, b"").unwrap();
+    let (code, report) = world.encode(&path).await;
+    assert_refused(
+        code,
+        &report,
+        &format!("input file {} is empty (0 bytes)", path.display()),
+    );
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_video() {
+    let world = World::with_nodes(1).await;
+    let path = world.dir.path().join("notes.mp4");
+    std::fs::write(&path, "meeting notes\n").unwrap();
+    let (code, report) = world.encode(&path).await;
+    let error = report["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.starts_with(&format!(
+            "input file {} is not a video FFmpeg can read: ",
+            path.display()
+        )),
+        "{error}"
+    );
+    assert_refused(code, &report, &error);
+}
+
+#[tokio::test]
+async fn a_file_without_a_video_stream() {
+    let world = World::with_nodes(1).await;
+    let path = audio_only(world.dir.path(), "podcast.m4a", 1.0);
+    let (code, report) = world.encode(&path).await;
+    assert_refused(
+        code,
+        &report,
+        &format!(
+            "input file {} has no video stream (streams found: audio)",
+            path.display()
+        ),
+    );
+}
+
+#[tokio::test]
+async fn a_file_that_does_not_exist() {
+    let world = World::with_nodes(1).await;
+    let path = world.dir.path().join("gone.mp4");
+    let (code, report) = world.encode(&path).await;
+    assert_refused(
+        code,
+        &report,
+        &format!("input file {} does not exist", path.display()),
+    );
+}
+
+#[tokio::test]
+async fn a_relative_path_is_taken_from_the_working_directory() {
+    let world = World::with_nodes(1).await;
+    world.short_clip();
+    let run = world.tank(&["encode", "clip.mp4", "--json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.json()["input"],
+        world.dir.path().join("clip.mp4").display().to_string()
+    );
+}
+
+#[tokio::test]
+async fn an_unsupported_scheme_is_refused_before_any_job_exists() {
+    let world = World::with_nodes(1).await;
+    let run = world.tank(&["encode", "ftp://example.org/video.mp4"]).await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("the ftp:// scheme is not supported"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        world.tank(&["jobs", "--json"]).await.json(),
+        serde_json::json!([])
+    );
+}
+
+#[tokio::test]
+async fn a_video_at_a_url_is_downloaded_and_encoded() {
+    let world = World::with_nodes(1).await;
+    let served = tempfile::tempdir().unwrap();
+    Clip::new(854, 480, 2.0).write(served.path(), "talk.mp4");
+    let server = FileServer::serve(served.path().to_owned()).await;
+
+    let (code, report) = world
+        .encode(Path::new(server.url("talk.mp4").as_str()))
+        .await;
+
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["state"], "done");
+    assert_eq!(report["renditions"], serde_json::json!(["480p"]));
+    let states: Vec<&str> = report["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states[..3], ["queued", "downloading", "probing"]);
+}
+
+#[tokio::test]
+async fn a_download_over_the_size_limit_is_refused() {
+    let world = World::with_nodes(1).await;
+    world.write_config("[jobs]\nmax_input_size = \"10 KB\"\n");
+    let served = tempfile::tempdir().unwrap();
+    Clip::new(854, 480, 2.0).write(served.path(), "big.mp4");
+    let server = FileServer::serve(served.path().to_owned()).await;
+    let url = server.url("big.mp4");
+
+    let (code, report) = world.encode(Path::new(url.as_str())).await;
+
+    let error = report["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.starts_with(&format!("input {} is ", url.as_str().trim_end_matches('/'))),
+        "{error}"
+    );
+    assert!(
+        error.ends_with("bytes, over the limit of 10000 bytes ([jobs] max_input_size)"),
+        "{error}"
+    );
+    assert_refused(code, &report, &error);
+}
+
+#[tokio::test]
+async fn a_url_that_does_not_exist() {
+    let world = World::with_nodes(1).await;
+    let served = tempfile::tempdir().unwrap();
+    let server = FileServer::serve(served.path().to_owned()).await;
+    let url = server.url("missing.mp4");
+
+    let (code, report) = world.encode(Path::new(url.as_str())).await;
+
+    assert_refused(
+        code,
+        &report,
+        &format!(
+            "cannot download {}: the server answered 404 Not Found",
+            url.as_str().trim_end_matches('/')
+        ),
+    );
+}

@@ -1,0 +1,293 @@
+//! The engine: opens a data directory, takes jobs, runs them to the end.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tank_media::{Rendition, Tools};
+use tokio::sync::broadcast;
+
+use crate::attempts::Recorder;
+use crate::config::Config;
+use crate::error::EngineError;
+use crate::events::{Events, JobEvent};
+use crate::job::{JobId, JobInput, JobReport, JobState, JobSummary};
+use crate::nodes::{self, Node, NodeStatus};
+use crate::stages::{self, Outcome, Stage};
+use crate::store::{rfc3339, Field, JobRow, Store};
+
+/// `tank nodes` waits at most this long for each node.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    store: Store,
+    nodes: Vec<Node>,
+    tools: Tools,
+    jobs_root: PathBuf,
+    events: Events,
+}
+
+impl Engine {
+    /// Opens (creating if needed) the data directory `data_dir`: the job
+    /// database `tank.db` and the job folders.
+    pub fn open(config: Config, data_dir: &Path) -> Result<Engine, EngineError> {
+        let dir_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| EngineError::DataDir { path, source }
+        };
+        std::fs::create_dir_all(data_dir).map_err(dir_err(data_dir))?;
+        let data_dir = std::fs::canonicalize(data_dir).map_err(dir_err(data_dir))?;
+        let jobs_root = config
+            .jobs
+            .work_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("jobs"));
+        std::fs::create_dir_all(&jobs_root).map_err(dir_err(&jobs_root))?;
+        let jobs_root = std::fs::canonicalize(&jobs_root).map_err(dir_err(&jobs_root))?;
+        let store = Store::open(&data_dir.join("tank.db"))?;
+        let discovered = Tools::discover();
+        let tools = Tools {
+            ffmpeg: config.encoding.ffmpeg.clone().unwrap_or(discovered.ffmpeg),
+            ffprobe: config
+                .encoding
+                .ffprobe
+                .clone()
+                .unwrap_or(discovered.ffprobe),
+        };
+        let nodes = config.ordered_nodes().iter().map(Node::new).collect();
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                nodes,
+                tools,
+                jobs_root,
+                events: Events::new(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Events of every job this engine runs.
+    pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Records a new job, queued. Refused when no node is configured: the
+    /// job could never be made durable.
+    pub fn submit(&self, input: &JobInput) -> Result<JobId, EngineError> {
+        if self.inner.nodes.is_empty() {
+            return Err(EngineError::NoNodes);
+        }
+        let id = self
+            .inner
+            .store
+            .create_job(&input.to_text(), &self.inner.jobs_root)?;
+        tracing::info!(job = id, input = %input.to_text(), "job queued");
+        Ok(id)
+    }
+
+    /// Runs a job from wherever it stands to `done` or `failed`. Dropping the
+    /// returned future stops the job where it is (FFmpeg is killed); it
+    /// resumes from its last committed state.
+    pub async fn run(&self, id: JobId) -> Result<JobReport, EngineError> {
+        let inner = &self.inner;
+        let work_dir = PathBuf::from(inner.store.job(id)?.work_dir);
+        let _lock = JobLock::try_take(&work_dir)?.ok_or(EngineError::JobBusy(id))?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let _stop_on_drop = StopOnDrop(cancel.clone());
+        loop {
+            let job = inner.store.job(id)?;
+            if job.state.is_terminal() {
+                break;
+            }
+            let from = job.state;
+            let outcome = self.run_stage(job, cancel.clone()).await;
+            match outcome {
+                Outcome::Next(to, fields) => {
+                    inner.store.transition(id, from, to, &fields)?;
+                    tracing::info!(job = id, %from, %to, "job moved on");
+                    inner.events.send(JobEvent::State {
+                        job: id,
+                        state: to,
+                        detail: None,
+                    });
+                }
+                Outcome::Fail { error, retryable } => {
+                    inner.store.fail(id, from, &error, retryable)?;
+                    tracing::warn!(job = id, stage = %from, retryable, error, "job failed");
+                    inner.events.send(JobEvent::State {
+                        job: id,
+                        state: JobState::Failed,
+                        detail: Some(error),
+                    });
+                }
+                Outcome::Stopped => return Err(EngineError::Stopped(id)),
+            }
+        }
+        self.report(id)
+    }
+
+    async fn run_stage(&self, job: JobRow, cancel: Arc<AtomicBool>) -> Outcome {
+        let inner = &self.inner;
+        let stage = Stage {
+            config: &inner.config,
+            nodes: &inner.nodes,
+            tools: &inner.tools,
+            store: &inner.store,
+            events: &inner.events,
+            recorder: Recorder {
+                store: inner.store.clone(),
+                events: inner.events.clone(),
+                job: job.id,
+            },
+            job,
+            cancel,
+        };
+        match stage.job.state {
+            JobState::Queued => match JobInput::from_stored(&stage.job.input) {
+                JobInput::Url(_) => Outcome::Next(JobState::Downloading, vec![]),
+                JobInput::File(path) => Outcome::Next(
+                    JobState::Probing,
+                    vec![Field::SourcePath(path.display().to_string())],
+                ),
+            },
+            JobState::Downloading => stages::download::run(&stage).await,
+            JobState::Probing => stages::encode::probe_source(&stage).await,
+            JobState::Encoding => stages::encode::encode(&stage).await,
+            JobState::Uploading => stages::upload::run(&stage).await,
+            JobState::Pinning => stages::pin::run(&stage).await,
+            JobState::Verifying => stages::verify::run(&stage).await,
+            JobState::Done | JobState::Failed => unreachable!("terminal states have no stage"),
+        }
+    }
+
+    /// Sends a failed, retryable job back to the stage it failed in.
+    pub fn retry(&self, id: JobId) -> Result<(), EngineError> {
+        let job = self.inner.store.job(id)?;
+        if job.state != JobState::Failed {
+            return Err(EngineError::NotFailed {
+                id,
+                state: job.state,
+            });
+        }
+        if job.retryable != Some(true) {
+            return Err(EngineError::NotRetryable(id));
+        }
+        let back_to = job.failed_stage.unwrap_or(JobState::Queued);
+        self.inner
+            .store
+            .transition(id, JobState::Failed, back_to, &[])?;
+        Ok(())
+    }
+
+    /// Unfinished jobs no process is working on: their process stopped or
+    /// crashed.
+    pub fn interrupted(&self) -> Result<Vec<JobId>, EngineError> {
+        let mut idle = Vec::new();
+        for (id, work_dir) in self.inner.store.unfinished()? {
+            if JobLock::try_take(Path::new(&work_dir))?.is_some() {
+                idle.push(id);
+            }
+        }
+        Ok(idle)
+    }
+
+    pub fn jobs(&self) -> Result<Vec<JobSummary>, EngineError> {
+        Ok(self.inner.store.list()?)
+    }
+
+    /// Everything recorded about a job.
+    pub fn report(&self, id: JobId) -> Result<JobReport, EngineError> {
+        let store = &self.inner.store;
+        let row = store.job(id)?;
+        let rendition_sizes: Vec<Rendition> = row
+            .renditions
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default();
+        Ok(JobReport {
+            id,
+            state: row.state,
+            input: row.input,
+            cid: row.cid,
+            output_dir: row.output_dir,
+            renditions: rendition_sizes.iter().map(|r| r.name.clone()).collect(),
+            rendition_sizes,
+            encoder: row.encoder,
+            replicas: store.replicas(id)?,
+            attempts: store.attempts(id)?,
+            error: row.error,
+            retryable: row.retryable,
+            progress: row
+                .progress
+                .as_deref()
+                .and_then(|p| serde_json::from_str(p).ok()),
+            history: store.history(id)?,
+            created_at: rfc3339(row.created_at),
+            updated_at: rfc3339(row.updated_at),
+        })
+    }
+
+    /// Reachability and version of every configured node, asked at once.
+    pub async fn node_statuses(&self) -> Vec<NodeStatus> {
+        let timeout = self
+            .inner
+            .config
+            .pinning
+            .attempt_timeout
+            .min(STATUS_TIMEOUT);
+        futures_util::future::join_all(self.inner.nodes.iter().map(|n| nodes::status(n, timeout)))
+            .await
+    }
+}
+
+/// Who works on a job: an exclusive lock on `<job folder>/job.lock`, held
+/// for as long as the job runs. The operating system releases it when the
+/// process exits, however it exits, so a crashed job is free to resume at
+/// once and a running one can never be taken twice.
+struct JobLock {
+    _file: std::fs::File,
+}
+
+impl JobLock {
+    /// The lock, or `None` when another process holds it.
+    fn try_take(work_dir: &Path) -> Result<Option<JobLock>, EngineError> {
+        let io = |source| EngineError::DataDir {
+            path: work_dir.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(work_dir).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(work_dir.join("job.lock"))
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(JobLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+}
+
+/// Tells blocking work (FFmpeg) to stop when the job's future is dropped.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}

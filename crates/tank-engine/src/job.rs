@@ -1,0 +1,235 @@
+//! What a job is: its input, its state machine, and the report shown to
+//! people and scripts.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// A job's number, unique in one data directory.
+pub type JobId = i64;
+
+/// Where a job's video comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobInput {
+    /// A local file (absolute path).
+    File(PathBuf),
+    /// An http(s) URL, downloaded into the job's folder.
+    Url(Url),
+}
+
+/// An input that cannot become a job.
+#[derive(Debug, thiserror::Error)]
+#[error("input {input:?}: {reason}")]
+pub struct InputError {
+    pub input: String,
+    pub reason: String,
+}
+
+impl JobInput {
+    /// A URL with a scheme, else a path (made absolute against `cwd`).
+    pub fn parse(text: &str, cwd: &std::path::Path) -> Result<JobInput, InputError> {
+        let refuse = |reason: &str| InputError {
+            input: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if text.trim().is_empty() {
+            return Err(refuse("is empty"));
+        }
+        // A Windows drive letter (C:\...) parses as a URL scheme; it is a path.
+        let looks_like_url = text.contains("://") || text.starts_with("ipfs:");
+        if looks_like_url {
+            let url = Url::parse(text).map_err(|e| refuse(&format!("is not a valid URL ({e})")))?;
+            return match url.scheme() {
+                "http" | "https" => Ok(JobInput::Url(url)),
+                other => Err(refuse(&format!(
+                    "the {other}:// scheme is not supported (use a local file or an http(s) URL)"
+                ))),
+            };
+        }
+        Ok(JobInput::File(cwd.join(text)))
+    }
+
+    /// How the input is stored and shown.
+    pub fn to_text(&self) -> String {
+        match self {
+            JobInput::File(path) => path.display().to_string(),
+            JobInput::Url(url) => url.to_string(),
+        }
+    }
+
+    /// Reads back what [`Self::to_text`] stored.
+    pub fn from_stored(text: &str) -> JobInput {
+        match Url::parse(text) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => JobInput::Url(url),
+            _ => JobInput::File(PathBuf::from(text)),
+        }
+    }
+}
+
+/// Where a job is. Every change is committed before the work of the next
+/// state starts, so after a crash a job resumes at the state it was in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Downloading,
+    Probing,
+    Encoding,
+    Uploading,
+    Pinning,
+    Verifying,
+    Done,
+    Failed,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 9] = [
+        JobState::Queued,
+        JobState::Downloading,
+        JobState::Probing,
+        JobState::Encoding,
+        JobState::Uploading,
+        JobState::Pinning,
+        JobState::Verifying,
+        JobState::Done,
+        JobState::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Downloading => "downloading",
+            JobState::Probing => "probing",
+            JobState::Encoding => "encoding",
+            JobState::Uploading => "uploading",
+            JobState::Pinning => "pinning",
+            JobState::Verifying => "verifying",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JobState> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// No more work will happen without someone asking (retry).
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobState::Done | JobState::Failed)
+    }
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One call to a node on behalf of a job, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub node: String,
+    /// The RPC command: `add`, `pin/add`, `pin/ls`, `swarm/connect`, `cat`, `id`.
+    pub op: String,
+    /// Which attempt on this node it belongs to, from 1.
+    pub attempt: u32,
+    pub ok: bool,
+    pub error: Option<String>,
+    /// How long the call took.
+    pub ms: u64,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// The node's HTTP status, when it answered with an error.
+    pub http_status: Option<u16>,
+}
+
+/// A node that holds the job's content, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replica {
+    pub node: String,
+    /// Always true for a listed replica: it was verified.
+    pub verified: bool,
+    /// When the pin was verified (RFC 3339).
+    pub verified_at: String,
+}
+
+/// A state the job entered, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateChange {
+    pub state: JobState,
+    pub at: String,
+    pub detail: Option<String>,
+}
+
+/// Everything known about a job: what `tank job <ID> --json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobReport {
+    pub id: JobId,
+    pub state: JobState,
+    pub input: String,
+    pub cid: Option<String>,
+    /// Absolute path of the HLS folder; kept after the job.
+    pub output_dir: Option<String>,
+    /// Rung names, largest first.
+    pub renditions: Vec<String>,
+    /// Rungs with their real sizes.
+    pub rendition_sizes: Vec<tank_media::Rendition>,
+    pub encoder: Option<String>,
+    pub replicas: Vec<Replica>,
+    pub attempts: Vec<Attempt>,
+    pub error: Option<String>,
+    /// Whether retrying can help (infrastructure failures), when failed.
+    pub retryable: Option<bool>,
+    pub progress: Option<tank_media::EncodeProgress>,
+    pub history: Vec<StateChange>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A line of `tank jobs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobSummary {
+    pub id: JobId,
+    pub state: JobState,
+    pub input: String,
+    pub cid: Option<String>,
+    pub error: Option<String>,
+    pub retryable: Option<bool>,
+    pub updated_at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn inputs_are_files_or_http_urls() {
+        let cwd = Path::new("/home/op");
+        assert_eq!(
+            JobInput::parse("clips/a.mp4", cwd).unwrap(),
+            JobInput::File("/home/op/clips/a.mp4".into())
+        );
+        assert_eq!(
+            JobInput::parse("/abs/b.mov", cwd).unwrap(),
+            JobInput::File("/abs/b.mov".into())
+        );
+        assert!(matches!(
+            JobInput::parse("https://cdn.example/v.mp4", cwd).unwrap(),
+            JobInput::Url(_)
+        ));
+        let err = JobInput::parse("ftp://host/v.mp4", cwd).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "input \"ftp://host/v.mp4\": the ftp:// scheme is not supported (use a local file or an http(s) URL)"
+        );
+    }
+
+    #[test]
+    fn states_round_trip_through_their_names() {
+        for state in JobState::ALL {
+            assert_eq!(JobState::parse(state.as_str()), Some(state));
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! `probing` and `encoding`: what the source is, then the HLS ladder.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use tank_media::{encode_ladder, plan, probe, EncodeError, LadderJob, SourceInfo};
+
+use super::{Outcome, Stage};
+use crate::events::JobEvent;
+use crate::job::JobState;
+use crate::store::Field;
+
+/// Progress is written to the store at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// The HLS output folder inside a job's folder.
+pub(crate) fn output_dir(work_dir: &str) -> PathBuf {
+    Path::new(work_dir).join("hls")
+}
+
+pub(crate) async fn probe_source(stage: &Stage<'_>) -> Outcome {
+    let source = PathBuf::from(stage.committed(&stage.job.source_path, "source path"));
+    let tools = stage.tools.clone();
+    let probed = tokio::task::spawn_blocking(move || probe(&tools, &source))
+        .await
+        .expect("probing does not panic");
+    match probed {
+        Ok(info) => Outcome::Next(
+            JobState::Encoding,
+            vec![Field::SourceInfo(
+                serde_json::to_string(&info).expect("serialisable"),
+            )],
+        ),
+        Err(e) if e.is_bad_input() => Outcome::bad_input(e),
+        Err(e) => Outcome::infrastructure(e),
+    }
+}
+
+pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
+    let source = PathBuf::from(stage.committed(&stage.job.source_path, "source path"));
+    let info: SourceInfo =
+        serde_json::from_str(stage.committed(&stage.job.source_info, "source info"))
+            .expect("source info was stored by this program");
+    let out = output_dir(&stage.job.work_dir);
+    let rungs = plan(&stage.config.encoding.rungs, &info.video);
+    let (tools, codec, preset, segment_secs) = (
+        stage.tools.clone(),
+        stage.config.codec(),
+        stage.config.encoding.preset.clone(),
+        stage.config.encoding.segment_seconds,
+    );
+    let (store, events, job, cancel) = (
+        stage.store.clone(),
+        stage.events.clone(),
+        stage.job.id,
+        stage.cancel.clone(),
+    );
+    let out_for_encode = out.clone();
+
+    let encoded = tokio::task::spawn_blocking(move || {
+        let save = |progress: &tank_media::EncodeProgress| {
+            let _ =
+                store.set_progress(job, &serde_json::to_string(progress).expect("serialisable"));
+        };
+        let mut last: Option<(Instant, tank_media::EncodeProgress)> = None;
+        let mut on_progress = |progress: tank_media::EncodeProgress| {
+            events.send(JobEvent::Encode { job, progress });
+            if last.is_none_or(|(saved, _)| saved.elapsed() >= PROGRESS_EVERY) {
+                save(&progress);
+                last = Some((Instant::now(), progress));
+            } else if let Some((_, latest)) = last.as_mut() {
+                *latest = progress;
+            }
+        };
+        let ladder = LadderJob {
+            tools: &tools,
+            source: &source,
+            info: &info,
+            rungs: &rungs,
+            output_dir: &out_for_encode,
+            preset: &preset,
+            segment_secs,
+        };
+        let encoded = encode_ladder(&ladder, codec, &cancel, &mut on_progress)?;
+        if let Some((_, latest)) = last {
+            save(&latest);
+        }
+        // The CID the upload must come back with, from the same bytes.
+        let expected_cid = tank_ipfs::folder_cid(&out_for_encode)
+            .map_err(|e| EncodeError::InvalidOutput(format!("cannot hash the HLS folder: {e}")))?;
+        Ok::<_, EncodeError>((encoded, expected_cid))
+    })
+    .await
+    .expect("encoding does not panic");
+
+    match encoded {
+        Ok((encoded, expected_cid)) => {
+            if let Some(reason) = &encoded.fallback_reason {
+                tracing::warn!(job, reason, "hardware encoder failed; used libx264");
+            }
+            Outcome::Next(
+                JobState::Uploading,
+                vec![
+                    Field::OutputDir(out.display().to_string()),
+                    Field::Renditions(
+                        serde_json::to_string(&encoded.renditions).expect("serialisable"),
+                    ),
+                    Field::Encoder(encoded.encoder.ffmpeg_name().to_owned()),
+                    Field::ExpectedCid(expected_cid),
+                ],
+            )
+        }
+        Err(EncodeError::Cancelled) if stage.cancel.load(Ordering::Relaxed) => Outcome::Stopped,
+        Err(
+            e @ (EncodeError::ToolMissing { .. }
+            | EncodeError::Io { .. }
+            | EncodeError::InvalidOutput(_)),
+        ) => Outcome::infrastructure(e),
+        Err(e) => {
+            let text = e.to_string();
+            // A full disk or similar is worth retrying; a source FFmpeg
+            // cannot decode is not.
+            if text.contains("No space left") || text.contains("Cannot allocate memory") {
+                Outcome::infrastructure(text)
+            } else {
+                Outcome::bad_input(format!("cannot encode {}: {text}", stage.job.input))
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The work of each job state. A stage reads what earlier stages committed
+//! (the job row), does its work, and says what to commit next: the next
+//! state with the fields it produced, or a failure. Stages never write job
+//! state themselves; the runner commits their outcome before the next stage
+//! starts, which is what makes every stage safe to redo after a crash.
+
+pub(crate) mod download;
+pub(crate) mod encode;
+pub(crate) mod pin;
+pub(crate) mod upload;
+pub(crate) mod verify;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use tank_media::Tools;
+
+use crate::attempts::Recorder;
+use crate::config::Config;
+use crate::events::Events;
+use crate::job::JobState;
+use crate::nodes::Node;
+use crate::store::{Field, JobRow, Store};
+
+/// What a stage can see.
+pub(crate) struct Stage<'a> {
+    pub config: &'a Config,
+    pub nodes: &'a [Node],
+    pub tools: &'a Tools,
+    pub store: &'a Store,
+    pub events: &'a Events,
+    pub recorder: Recorder,
+    pub job: JobRow,
+    /// Set when the job must stop (the runner was dropped or cancelled).
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// How one step on a node can fail, as recorded in the attempt history.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StepError {
+    #[error(transparent)]
+    Ipfs(#[from] tank_ipfs::IpfsError),
+    #[error("the node reported CID {got}, but the folder's CID is {expected}")]
+    WrongCid { expected: String, got: String },
+    #[error("pin/add answered OK but pin/ls does not list {cid}: the node does not hold the pin")]
+    NotPinned { cid: String },
+    #[error("the node served a manifest.m3u8 that differs from ours")]
+    ManifestDiffers,
+}
+
+impl crate::attempts::AttemptError for StepError {
+    fn http_status(&self) -> Option<u16> {
+        match self {
+            StepError::Ipfs(e) => e.http_status(),
+            _ => None,
+        }
+    }
+}
+
+/// What a stage says should be committed.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Next(JobState, Vec<Field>),
+    Fail {
+        error: String,
+        retryable: bool,
+    },
+    /// The job was asked to stop: nothing to commit, it resumes from here.
+    Stopped,
+}
+
+impl Outcome {
+    pub fn bad_input(error: impl ToString) -> Outcome {
+        Outcome::Fail {
+            error: error.to_string(),
+            retryable: false,
+        }
+    }
+
+    pub fn infrastructure(error: impl ToString) -> Outcome {
+        Outcome::Fail {
+            error: error.to_string(),
+            retryable: true,
+        }
+    }
+}
+
+impl Stage<'_> {
+    /// The nodes in work order: primary first, then backups as configured.
+    pub fn ordered_nodes(&self) -> Vec<&Node> {
+        let order = self.config.ordered_nodes();
+        order
+            .iter()
+            .filter_map(|c| self.nodes.iter().find(|n| n.name == c.name))
+            .collect()
+    }
+
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// A field the runner committed earlier; its absence is a bug.
+    pub fn committed<'s>(&self, field: &'s Option<String>, what: &str) -> &'s str {
+        field.as_deref().unwrap_or_else(|| {
+            panic!(
+                "job {} reached {} without its {what}",
+                self.job.id, self.job.state
+            )
+        })
+    }
+}

@@ -1,0 +1,601 @@
+//! The job store: one SQLite database per data directory.
+//!
+//! Durability rules: WAL journal with `synchronous = FULL`, so a committed
+//! transaction survives a crash or power loss; every state change is one
+//! transaction that also checks the job is still in the state the caller
+//! thinks it is (compare-and-set), so two processes can never both move a
+//! job. Several `tank` processes may share a database; which process works
+//! on a job is decided by a lock on the job's folder (see `engine`), not
+//! here.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
+
+use crate::job::{Attempt, JobId, JobState, JobSummary, Replica, StateChange};
+
+/// The schema, one entry per version; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE jobs (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        input         TEXT    NOT NULL,
+        state         TEXT    NOT NULL,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        work_dir      TEXT    NOT NULL,
+        source_path   TEXT,
+        source_info   TEXT,
+        encoder       TEXT,
+        output_dir    TEXT,
+        renditions    TEXT,
+        expected_cid  TEXT,
+        cid           TEXT,
+        uploaded_to   TEXT,
+        progress      TEXT,
+        error         TEXT,
+        retryable     INTEGER,
+        failed_stage  TEXT
+    );
+    CREATE TABLE job_states (
+        job_id  INTEGER NOT NULL REFERENCES jobs(id),
+        state   TEXT    NOT NULL,
+        at      INTEGER NOT NULL,
+        detail  TEXT
+    );
+    CREATE INDEX job_states_by_job ON job_states(job_id);
+    CREATE TABLE attempts (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id       INTEGER NOT NULL REFERENCES jobs(id),
+        node         TEXT    NOT NULL,
+        op           TEXT    NOT NULL,
+        attempt      INTEGER NOT NULL,
+        started_at   INTEGER NOT NULL,
+        duration_ms  INTEGER NOT NULL,
+        ok           INTEGER NOT NULL,
+        http_status  INTEGER,
+        error        TEXT
+    );
+    CREATE INDEX attempts_by_job ON attempts(job_id);
+    CREATE TABLE replicas (
+        job_id       INTEGER NOT NULL REFERENCES jobs(id),
+        node         TEXT    NOT NULL,
+        cid          TEXT    NOT NULL,
+        verified_at  INTEGER NOT NULL,
+        PRIMARY KEY (job_id, node)
+    );
+"#];
+
+/// A column a state change may set along with the state.
+#[derive(Debug, Clone)]
+pub enum Field {
+    SourcePath(String),
+    SourceInfo(String),
+    Encoder(String),
+    OutputDir(String),
+    Renditions(String),
+    ExpectedCid(String),
+    Cid(String),
+    UploadedTo(String),
+}
+
+impl Field {
+    fn column(&self) -> &'static str {
+        match self {
+            Field::SourcePath(_) => "source_path",
+            Field::SourceInfo(_) => "source_info",
+            Field::Encoder(_) => "encoder",
+            Field::OutputDir(_) => "output_dir",
+            Field::Renditions(_) => "renditions",
+            Field::ExpectedCid(_) => "expected_cid",
+            Field::Cid(_) => "cid",
+            Field::UploadedTo(_) => "uploaded_to",
+        }
+    }
+
+    fn value(&self) -> &str {
+        match self {
+            Field::SourcePath(v)
+            | Field::SourceInfo(v)
+            | Field::Encoder(v)
+            | Field::OutputDir(v)
+            | Field::Renditions(v)
+            | Field::ExpectedCid(v)
+            | Field::Cid(v)
+            | Field::UploadedTo(v) => v,
+        }
+    }
+}
+
+/// A job row as stored.
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    pub id: JobId,
+    pub input: String,
+    pub state: JobState,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub work_dir: String,
+    pub source_path: Option<String>,
+    pub source_info: Option<String>,
+    pub encoder: Option<String>,
+    pub output_dir: Option<String>,
+    pub renditions: Option<String>,
+    pub expected_cid: Option<String>,
+    pub cid: Option<String>,
+    pub uploaded_to: Option<String>,
+    pub progress: Option<String>,
+    pub error: Option<String>,
+    pub retryable: Option<bool>,
+    pub failed_stage: Option<JobState>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("job database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("job database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("job {0} does not exist")]
+    NoSuchJob(JobId),
+    #[error("job {id} is {actual}, not {expected}: another process moved it")]
+    Conflict {
+        id: JobId,
+        expected: JobState,
+        actual: JobState,
+    },
+}
+
+/// The job database. Cheap to clone; calls are short and serialised.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+}
+
+/// Milliseconds since the epoch as RFC 3339 (UTC, milliseconds).
+pub fn rfc3339(ms: i64) -> String {
+    let time = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(open_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(open_err)?;
+        let store = Store {
+            conn: Arc::new(Mutex::new(conn)),
+        };
+        store.migrate().map_err(open_err)?;
+        Ok(store)
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().expect("a store call panicked")
+    }
+
+    fn migrate(&self) -> rusqlite::Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let done: usize = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (version, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version + 1)?;
+        }
+        tx.commit()
+    }
+
+    /// Creates a queued job whose folder is `<jobs_root>/<id>`.
+    pub fn create_job(&self, input: &str, jobs_root: &Path) -> Result<JobId, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_ms();
+        tx.execute(
+            "INSERT INTO jobs (input, state, created_at, updated_at, work_dir) VALUES (?1, ?2, ?3, ?3, '')",
+            params![input, JobState::Queued.as_str(), now],
+        )?;
+        let id = tx.last_insert_rowid();
+        let work_dir = jobs_root.join(id.to_string());
+        tx.execute(
+            "UPDATE jobs SET work_dir = ?1 WHERE id = ?2",
+            params![work_dir.display().to_string(), id],
+        )?;
+        tx.execute(
+            "INSERT INTO job_states (job_id, state, at) VALUES (?1, ?2, ?3)",
+            params![id, JobState::Queued.as_str(), now],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn job(&self, id: JobId) -> Result<JobRow, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT id, input, state, created_at, updated_at, work_dir, source_path, source_info, encoder,
+                        output_dir, renditions, expected_cid, cid, uploaded_to, progress, error, retryable, failed_stage
+                 FROM jobs WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(JobRow {
+                        id: r.get(0)?,
+                        input: r.get(1)?,
+                        state: state_column(r, 2)?,
+                        created_at: r.get(3)?,
+                        updated_at: r.get(4)?,
+                        work_dir: r.get(5)?,
+                        source_path: r.get(6)?,
+                        source_info: r.get(7)?,
+                        encoder: r.get(8)?,
+                        output_dir: r.get(9)?,
+                        renditions: r.get(10)?,
+                        expected_cid: r.get(11)?,
+                        cid: r.get(12)?,
+                        uploaded_to: r.get(13)?,
+                        progress: r.get(14)?,
+                        error: r.get(15)?,
+                        retryable: r.get(16)?,
+                        failed_stage: r
+                            .get::<_, Option<String>>(17)?
+                            .and_then(|s| JobState::parse(&s)),
+                    })
+                },
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchJob(id))
+    }
+
+    /// Moves a job from `from` to `to`, setting `fields`, in one transaction.
+    pub fn transition(
+        &self,
+        id: JobId,
+        from: JobState,
+        to: JobState,
+        fields: &[Field],
+    ) -> Result<(), StoreError> {
+        self.transition_with(id, from, to, fields, None, None)
+    }
+
+    /// Moves a job to `failed`, remembering the stage it failed in so a retry
+    /// resumes there.
+    pub fn fail(
+        &self,
+        id: JobId,
+        from: JobState,
+        error: &str,
+        retryable: bool,
+    ) -> Result<(), StoreError> {
+        self.transition_with(
+            id,
+            from,
+            JobState::Failed,
+            &[],
+            Some((error, retryable)),
+            Some(error),
+        )
+    }
+
+    fn transition_with(
+        &self,
+        id: JobId,
+        from: JobState,
+        to: JobState,
+        fields: &[Field],
+        failure: Option<(&str, bool)>,
+        detail: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now = now_ms();
+        let mut sql = String::from(
+            "UPDATE jobs SET state = ?, updated_at = ?, error = ?, retryable = ?, failed_stage = ?",
+        );
+        let (error, retryable, failed_stage) = match failure {
+            Some((error, retryable)) => (Some(error), Some(retryable), Some(from.as_str())),
+            None => (None, None, None),
+        };
+        let (to_name, from_name) = (to.as_str(), from.as_str());
+        let mut values: Vec<&dyn ToSql> = vec![&to_name, &now, &error, &retryable, &failed_stage];
+        let field_values: Vec<&str> = fields.iter().map(Field::value).collect();
+        for (field, value) in fields.iter().zip(&field_values) {
+            sql.push_str(&format!(", {} = ?", field.column()));
+            values.push(value);
+        }
+        sql.push_str(" WHERE id = ? AND state = ?");
+        values.push(&id);
+        values.push(&from_name);
+        let changed = tx.execute(&sql, params_from_iter(values))?;
+        if changed == 0 {
+            let actual = tx
+                .query_row("SELECT state FROM jobs WHERE id = ?1", [id], |r| {
+                    state_column(r, 0)
+                })
+                .optional()?;
+            return Err(match actual {
+                None => StoreError::NoSuchJob(id),
+                Some(actual) => StoreError::Conflict {
+                    id,
+                    expected: from,
+                    actual,
+                },
+            });
+        }
+        tx.execute(
+            "INSERT INTO job_states (job_id, state, at, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![id, to.as_str(), now, detail],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Latest progress of the running stage: not a state change, so losing
+    /// the last one in a crash costs nothing.
+    pub fn set_progress(&self, id: JobId, progress_json: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE jobs SET progress = ?1, updated_at = ?2 WHERE id = ?3",
+            params![progress_json, now_ms(), id],
+        )?;
+        Ok(())
+    }
+
+    pub fn record_attempt(
+        &self,
+        job: JobId,
+        attempt: &Attempt,
+        started_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO attempts (job_id, node, op, attempt, started_at, duration_ms, ok, http_status, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                job,
+                attempt.node,
+                attempt.op,
+                attempt.attempt,
+                started_ms,
+                attempt.ms as i64,
+                attempt.ok,
+                attempt.http_status,
+                attempt.error
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn attempts(&self, job: JobId) -> Result<Vec<Attempt>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT node, op, attempt, ok, error, duration_ms, started_at, http_status
+             FROM attempts WHERE job_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([job], |r| {
+            Ok(Attempt {
+                node: r.get(0)?,
+                op: r.get(1)?,
+                attempt: r.get(2)?,
+                ok: r.get(3)?,
+                error: r.get(4)?,
+                ms: r.get::<_, i64>(5)? as u64,
+                started_at: rfc3339(r.get(6)?),
+                http_status: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records that `node` holds `cid` for the job, verified now.
+    pub fn record_replica(&self, job: JobId, node: &str, cid: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO replicas (job_id, node, cid, verified_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (job_id, node) DO UPDATE SET cid = excluded.cid, verified_at = excluded.verified_at",
+            params![job, node, cid, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets the job's replicas, before they are verified again.
+    pub fn clear_replicas(&self, job: JobId) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM replicas WHERE job_id = ?1", [job])?;
+        Ok(())
+    }
+
+    pub fn replicas(&self, job: JobId) -> Result<Vec<Replica>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT node, verified_at FROM replicas WHERE job_id = ?1 ORDER BY verified_at, node",
+        )?;
+        let rows = stmt.query_map([job], |r| {
+            Ok(Replica {
+                node: r.get(0)?,
+                verified: true,
+                verified_at: rfc3339(r.get(1)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn history(&self, job: JobId) -> Result<Vec<StateChange>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT state, at, detail FROM job_states WHERE job_id = ?1 ORDER BY rowid")?;
+        let rows = stmt.query_map([job], |r| {
+            Ok(StateChange {
+                state: state_column(r, 0)?,
+                at: rfc3339(r.get(1)?),
+                detail: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every job, newest first.
+    pub fn list(&self) -> Result<Vec<JobSummary>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, state, input, cid, error, retryable, updated_at FROM jobs ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(JobSummary {
+                id: r.get(0)?,
+                state: state_column(r, 1)?,
+                input: r.get(2)?,
+                cid: r.get(3)?,
+                error: r.get(4)?,
+                retryable: r.get(5)?,
+                updated_at: rfc3339(r.get(6)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Jobs that are not finished, with their folders, oldest first.
+    pub fn unfinished(&self) -> Result<Vec<(JobId, String)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, work_dir FROM jobs WHERE state NOT IN ('done', 'failed') ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn state_column(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<JobState> {
+    let text: String = row.get(index)?;
+    JobState::parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            format!("unknown job state {text:?}").into(),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("tank.db")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_new_job_is_queued_with_its_own_folder() {
+        let (dir, store) = store();
+        let id = store
+            .create_job("/videos/a.mp4", &dir.path().join("jobs"))
+            .unwrap();
+        let job = store.job(id).unwrap();
+        assert_eq!(job.state, JobState::Queued);
+        assert_eq!(
+            job.work_dir,
+            dir.path()
+                .join("jobs")
+                .join(id.to_string())
+                .display()
+                .to_string()
+        );
+        assert_eq!(store.history(id).unwrap()[0].state, JobState::Queued);
+    }
+
+    #[test]
+    fn a_transition_sets_its_fields_and_is_recorded() {
+        let (dir, store) = store();
+        let id = store.create_job("in", dir.path()).unwrap();
+        store
+            .transition(
+                id,
+                JobState::Queued,
+                JobState::Probing,
+                &[Field::SourcePath("/s.mp4".into())],
+            )
+            .unwrap();
+        let job = store.job(id).unwrap();
+        assert_eq!(job.state, JobState::Probing);
+        assert_eq!(job.source_path.as_deref(), Some("/s.mp4"));
+        let states: Vec<_> = store.history(id).unwrap().iter().map(|c| c.state).collect();
+        assert_eq!(states, [JobState::Queued, JobState::Probing]);
+    }
+
+    #[test]
+    fn a_transition_from_the_wrong_state_changes_nothing() {
+        let (dir, store) = store();
+        let id = store.create_job("in", dir.path()).unwrap();
+        let err = store
+            .transition(id, JobState::Encoding, JobState::Uploading, &[])
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Conflict {
+                    actual: JobState::Queued,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(store.job(id).unwrap().state, JobState::Queued);
+    }
+
+    #[test]
+    fn a_failure_remembers_where_and_whether_to_retry() {
+        let (dir, store) = store();
+        let id = store.create_job("in", dir.path()).unwrap();
+        store
+            .transition(id, JobState::Queued, JobState::Pinning, &[])
+            .unwrap();
+        store
+            .fail(id, JobState::Pinning, "no node answered", true)
+            .unwrap();
+        let job = store.job(id).unwrap();
+        assert_eq!(job.state, JobState::Failed);
+        assert_eq!(job.failed_stage, Some(JobState::Pinning));
+        assert_eq!(job.retryable, Some(true));
+        assert_eq!(job.error.as_deref(), Some("no node answered"));
+    }
+
+    #[test]
+    fn unfinished_jobs_are_listed_with_their_folders() {
+        let (dir, store) = store();
+        let first = store.create_job("a", dir.path()).unwrap();
+        let second = store.create_job("b", dir.path()).unwrap();
+        store
+            .transition(second, JobState::Queued, JobState::Done, &[])
+            .unwrap();
+        let unfinished = store.unfinished().unwrap();
+        assert_eq!(unfinished.len(), 1);
+        assert_eq!(unfinished[0].0, first);
+    }
+
+    #[test]
+    fn committed_changes_survive_reopening() {
+        let (dir, store) = store();
+        let id = store.create_job("in", dir.path()).unwrap();
+        store
+            .transition(id, JobState::Queued, JobState::Encoding, &[])
+            .unwrap();
+        drop(store);
+        let again = Store::open(&dir.path().join("tank.db")).unwrap();
+        assert_eq!(again.job(id).unwrap().state, JobState::Encoding);
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every check Tank Encoder has: formatting, lints, and all tests
+# (unit, integration against real kubo nodes and real FFmpeg, end to end
+# through the `tank` binary). Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    # Process per test; tests mostly wait on harness nodes and FFmpeg.
+    cargo nextest run --workspace --locked --test-threads 4 --no-fail-fast
+else
+    cargo test --workspace --locked --no-fail-fast
+fi
