@@ -25,6 +25,18 @@ async fn wait_for(world: &World, what: &str, ready: impl Fn(&Value) -> bool) -> 
     }
 }
 
+/// `tank encode` of a 12 s clip with a slow x264 preset, which keeps FFmpeg
+/// busy long enough to be interrupted.
+fn start_slow_encode(world: &World) -> tokio::process::Child {
+    world.edit_config("preset = \"ultrafast\"", "preset = \"slow\"");
+    let clip = world.clip("long.mp4", Clip::new(1280, 720, 12.0));
+    world
+        .tank_command(&["encode", clip.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// FFmpeg must die with the `tank` that started it, or it would keep writing
 /// into the folder the resumed job encodes into.
 async fn wait_until_no_process_mentions(path: &std::path::Path) {
@@ -67,13 +79,7 @@ fn states(report: &Value) -> Vec<String> {
 #[tokio::test]
 async fn killed_while_encoding_the_job_resumes_and_finishes() {
     let world = World::with_nodes(2).await;
-    // A slow preset keeps FFmpeg busy long enough to be interrupted.
-    world.edit_config("preset = \"ultrafast\"", "preset = \"slow\"");
-    let clip = world.clip("long.mp4", Clip::new(1280, 720, 12.0));
-    let mut tank = world
-        .tank_command(&["encode", clip.to_str().unwrap()])
-        .spawn()
-        .unwrap();
+    let mut tank = start_slow_encode(&world);
 
     let mid_encode = wait_for(&world, "encoding", |r| {
         r["state"] == "encoding" && r["progress"]["percent"].as_f64().unwrap_or(0.0) > 0.0
@@ -142,12 +148,7 @@ async fn killed_while_pinning_the_job_resumes_without_encoding_again() {
 #[tokio::test]
 async fn a_running_job_is_not_resumed_by_a_second_process() {
     let world = World::with_nodes(1).await;
-    world.edit_config("preset = \"ultrafast\"", "preset = \"slow\"");
-    let clip = world.clip("long.mp4", Clip::new(1280, 720, 12.0));
-    let mut tank = world
-        .tank_command(&["encode", clip.to_str().unwrap()])
-        .spawn()
-        .unwrap();
+    let mut tank = start_slow_encode(&world);
     wait_for(&world, "encoding", |r| r["state"] == "encoding").await;
 
     let second = world.tank(&["resume"]).await;
