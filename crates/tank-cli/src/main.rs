@@ -9,6 +9,7 @@
 //! | 0    | done / the command worked |
 //! | 1    | the job failed (see its `error` and `retryable`) or the command could not run |
 //! | 2    | bad usage or configuration |
+//! | 3    | the job is durable on fewer nodes than the quorum; it waits in the pin queue (`awaiting_replicas`) |
 //! | 130  | interrupted; `tank resume` continues the job |
 
 mod progress;
@@ -17,8 +18,13 @@ mod render;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::io::IsTerminal;
+
 use clap::{Parser, Subcommand};
-use tank_engine::{Config, Engine, EngineError, JobId, JobInput, JobReport, JobState};
+use tank_engine::{
+    AttemptFilter, AuditOutcome, Config, Engine, EngineError, JobId, JobInput, JobReport, JobState,
+    Secrets,
+};
 
 #[derive(Parser)]
 #[command(
@@ -70,12 +76,53 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run a failed, retryable job again from the stage it failed in
+    /// Run a failed (retryable) or parked job again from the stage it stopped in
     Retry {
         id: JobId,
         #[arg(long)]
         json: bool,
     },
+    /// Run the background work until interrupted: pin queue, health monitor, audits, alerts
+    Daemon,
+    /// The retry history: every call to every node, newest first
+    Attempts {
+        /// Only this job's
+        #[arg(long)]
+        job: Option<JobId>,
+        /// Only this node's
+        #[arg(long)]
+        node: Option<String>,
+        /// Only failed calls
+        #[arg(long)]
+        failed: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify the replicas of finished jobs now, re-pinning any that vanished
+    Audit {
+        /// Audit this job (default: a random sample of finished jobs)
+        #[arg(long)]
+        job: Option<JobId>,
+        #[arg(long, default_value_t = 20)]
+        sample: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store or remove a secret in the OS keyring (node:<name>, alert:<name>)
+    Secret {
+        #[command(subcommand)]
+        action: SecretAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretAction {
+    /// Read the secret from standard input (not echoed on a terminal) and store it
+    Set { key: String },
+    /// Remove the secret
+    Delete { key: String },
 }
 
 /// A command's result: what to print and the exit code.
@@ -97,7 +144,7 @@ impl From<EngineError> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, matches!(cli.command, Command::Daemon));
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
@@ -113,7 +160,11 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    let engine = open_engine(&cli)?;
+    let (config, data_dir) = load_config(&cli)?;
+    if let Command::Secret { action } = &cli.command {
+        return secret(&config, action);
+    }
+    let engine = Engine::open(config, &data_dir)?;
     match cli.command {
         Command::Encode { input, json } => {
             let cwd = std::env::current_dir()
@@ -140,6 +191,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             engine.retry(id)?;
             run_job(&engine, id, json).await
         }
+        Command::Daemon => {
+            engine.run_daemon(shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Jobs { json } => {
             let jobs = engine.jobs()?;
             if json {
@@ -154,21 +209,106 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             show(&report, json);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Nodes { json } => {
-            let statuses = engine.node_statuses().await;
+        Command::Attempts {
+            job,
+            node,
+            failed,
+            limit,
+            json,
+        } => {
+            let attempts = engine.attempts(&AttemptFilter {
+                job,
+                node,
+                failed_only: failed,
+                limit,
+            })?;
             if json {
-                print_json(&statuses);
+                print_json(&attempts);
             } else {
-                print!("{}", render::nodes(&statuses));
+                print!("{}", render::attempts(&attempts));
             }
-            let all_up = statuses.iter().all(|s| s.reachable);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { job, sample, json } => {
+            let records = match job {
+                Some(id) => engine.audit_job(id).await?,
+                None => engine.audit(sample).await?,
+            };
+            if json {
+                print_json(&records);
+            } else {
+                print!("{}", render::audits(&records));
+            }
+            let all_there = records.iter().all(|r| r.outcome != AuditOutcome::Missing);
+            Ok(if all_there {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Nodes { json } => {
+            let reports = engine.node_reports(20).await;
+            if json {
+                print_json(&reports);
+            } else {
+                print!("{}", render::nodes(&reports));
+            }
+            let all_up = reports.iter().all(|r| r.now.reachable);
             Ok(if all_up {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
         }
+        Command::Secret { .. } => unreachable!("handled before opening the engine"),
     }
+}
+
+fn secret(config: &Config, action: &SecretAction) -> Result<ExitCode, Failure> {
+    let secrets = Secrets::new(&config.secrets.service);
+    let failed = |e: tank_engine::SecretError| Failure::Runtime(e.to_string());
+    match action {
+        SecretAction::Set { key } => {
+            let value = if std::io::stdin().is_terminal() {
+                rpassword::prompt_password(format!("{key}: "))
+                    .map_err(|e| Failure::Runtime(e.to_string()))?
+            } else {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| Failure::Runtime(e.to_string()))?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            };
+            if value.is_empty() {
+                return Err(Failure::Usage(format!("no value given for {key}")));
+            }
+            secrets.set(key, &value).map_err(failed)?;
+            eprintln!("stored {key} in the OS keyring");
+        }
+        SecretAction::Delete { key } => {
+            if secrets.delete(key).map_err(failed)? {
+                eprintln!("removed {key} from the OS keyring");
+            } else {
+                eprintln!("{key} was not in the OS keyring");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C, or SIGTERM (systemd, `kill`).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM can be watched");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Runs a job to its end while showing progress; Ctrl-C stops it resumably.
@@ -196,6 +336,7 @@ async fn run_job(engine: &Engine, id: JobId, json: bool) -> Result<ExitCode, Fai
 fn exit_code(report: &JobReport) -> ExitCode {
     match report.state {
         JobState::Done => ExitCode::SUCCESS,
+        JobState::AwaitingReplicas => ExitCode::from(3),
         _ => ExitCode::from(1),
     }
 }
@@ -215,7 +356,8 @@ fn print_json<T: serde::Serialize>(value: &T) {
     );
 }
 
-fn open_engine(cli: &Cli) -> Result<Engine, Failure> {
+/// The config (file, then environment) and the data directory.
+fn load_config(cli: &Cli) -> Result<(Config, PathBuf), Failure> {
     let dirs = directories::ProjectDirs::from("tv", "3speak", "tank-encoder");
     let (config_path, required) = match (&cli.config, &dirs) {
         (Some(path), _) => (path.clone(), true),
@@ -228,11 +370,12 @@ fn open_engine(cli: &Cli) -> Result<Engine, Failure> {
         (None, None) => return Err(Failure::Usage("no home directory: pass --data-dir".into())),
     };
     let config = Config::load(&config_path, required).map_err(EngineError::from)?;
-    Ok(Engine::open(config, &data_dir)?)
+    Ok((config, data_dir))
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, daemon: bool) {
     let default = match verbose {
+        0 if daemon => "info",
         0 => "warn",
         1 => "info",
         _ => "debug",

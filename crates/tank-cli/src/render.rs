@@ -2,13 +2,14 @@
 
 use std::fmt::Write;
 
-use tank_engine::{JobReport, JobState, JobSummary, NodeStatus};
+use tank_engine::{AuditRecord, JobAttempt, JobReport, JobState, JobSummary, NodeReport};
 
 pub fn job(report: &JobReport) -> String {
     let mut out = String::new();
     let mark = match report.state {
         JobState::Done => "✔",
         JobState::Failed => "✘",
+        JobState::AwaitingReplicas => "⏸",
         _ => "…",
     };
     let _ = writeln!(out, "job {}  {} {}", report.id, mark, report.state);
@@ -39,40 +40,28 @@ pub fn job(report: &JobReport) -> String {
     }
     if let Some(error) = &report.error {
         let _ = writeln!(out, "  error      {error}");
-        let retry = if report.retryable == Some(true) {
-            format!("yes: `tank retry {}` once the nodes are back", report.id)
-        } else {
-            "no: the input itself is the problem".to_owned()
+        let retry = match (report.state, report.retryable) {
+            (JobState::AwaitingReplicas, _) => {
+                "waiting: `tank daemon` keeps trying and finishes it when nodes come back"
+                    .to_owned()
+            }
+            (_, Some(true)) => format!("yes: `tank retry {}` once the nodes are back", report.id),
+            _ => "no: the input itself is the problem".to_owned(),
         };
         let _ = writeln!(out, "  retryable  {retry}");
     }
+    if !report.audits.is_empty() {
+        let _ = writeln!(out, "  audits");
+        for audit in &report.audits {
+            let _ = writeln!(out, "    {}  {}  {:?}", audit.at, audit.node, audit.outcome);
+        }
+    }
     if !report.attempts.is_empty() {
         let _ = writeln!(out, "  attempts");
-        let width = report
-            .attempts
-            .iter()
-            .map(|a| a.node.len())
-            .max()
-            .unwrap_or(4)
-            .max(4);
-        let _ = writeln!(
-            out,
-            "    {:width$}  {:13}  {:>2}  {:6}  {:>7}  error",
-            "node", "op", "#", "result", "ms"
-        );
-        for a in &report.attempts {
-            let result = if a.ok { "ok" } else { "failed" };
-            let _ = writeln!(
-                out,
-                "    {:width$}  {:13}  {:>2}  {:6}  {:>7}  {}",
-                a.node,
-                a.op,
-                a.attempt,
-                result,
-                a.ms,
-                a.error.as_deref().unwrap_or("")
-            );
-        }
+        out.push_str(&attempt_table(
+            report.attempts.iter().map(|a| (None, a)),
+            "    ",
+        ));
     }
     out
 }
@@ -96,27 +85,121 @@ pub fn jobs(jobs: &[JobSummary]) -> String {
     out
 }
 
-pub fn nodes(nodes: &[NodeStatus]) -> String {
+/// Attempts as an aligned table, optionally with their job.
+fn attempt_table<'a>(
+    rows: impl Iterator<Item = (Option<i64>, &'a tank_engine::Attempt)> + Clone,
+    indent: &str,
+) -> String {
+    let mut out = String::new();
+    let width = rows
+        .clone()
+        .map(|(_, a)| a.node.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let with_job = rows.clone().any(|(job, _)| job.is_some());
+    let job_column = |job: Option<i64>| {
+        if with_job {
+            format!("{:>5}  ", job.map(|j| j.to_string()).unwrap_or_default())
+        } else {
+            String::new()
+        }
+    };
+    let header = if with_job {
+        format!("{:>5}  ", "job")
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "{indent}{header}{:width$}  {:14}  {:>2}  {:6}  {:>7}  error",
+        "node", "op", "#", "result", "ms"
+    );
+    for (job, a) in rows {
+        let result = if a.ok {
+            "ok"
+        } else if a.attempt == 0 {
+            "skip"
+        } else {
+            "failed"
+        };
+        let _ = writeln!(
+            out,
+            "{indent}{}{:width$}  {:14}  {:>2}  {:6}  {:>7}  {}",
+            job_column(job),
+            a.node,
+            a.op,
+            a.attempt,
+            result,
+            a.ms,
+            a.error.as_deref().unwrap_or("")
+        );
+    }
+    out
+}
+
+pub fn attempts(attempts: &[JobAttempt]) -> String {
+    if attempts.is_empty() {
+        return "no attempts recorded\n".to_owned();
+    }
+    attempt_table(attempts.iter().map(|a| (Some(a.job), &a.attempt)), "")
+}
+
+pub fn audits(records: &[AuditRecord]) -> String {
+    if records.is_empty() {
+        return "nothing to audit: no finished jobs\n".to_owned();
+    }
+    let mut out = String::new();
+    for record in records {
+        let _ = writeln!(
+            out,
+            "job {:>5}  {:24}  {:9}  {}",
+            record.job,
+            record.node,
+            format!("{:?}", record.outcome).to_lowercase(),
+            record.detail.as_deref().unwrap_or("")
+        );
+    }
+    out
+}
+
+pub fn nodes(nodes: &[NodeReport]) -> String {
     if nodes.is_empty() {
         return "no IPFS nodes configured: add [[nodes]] to the config file\n".to_owned();
     }
     let mut out = String::new();
-    let width = nodes.iter().map(|n| n.name.len()).max().unwrap_or(4).max(4);
+    let width = nodes
+        .iter()
+        .map(|n| n.now.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     for node in nodes {
-        let role = format!("{:?}", node.role).to_lowercase();
-        let state = if node.reachable {
+        let now = &node.now;
+        let kind = format!("{:?}", now.kind).to_lowercase();
+        let role = format!("{:?}", now.role).to_lowercase();
+        let answer = if now.reachable {
             format!(
-                "up    kubo {} in {} ms",
-                node.version.as_deref().unwrap_or("?"),
-                node.latency_ms.unwrap_or(0)
+                "up {} ms{}",
+                now.latency_ms.unwrap_or(0),
+                now.version
+                    .as_deref()
+                    .map(|v| format!(", version {v}"))
+                    .unwrap_or_default()
             )
         } else {
-            format!("DOWN  {}", node.error.as_deref().unwrap_or(""))
+            format!("DOWN: {}", now.error.as_deref().unwrap_or(""))
         };
+        let since = node
+            .health
+            .as_ref()
+            .and_then(|h| h.since.as_deref())
+            .map(|s| format!(" since {s}"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:width$}  {:7}  {}  {}",
-            node.name, role, node.api, state
+            "{:width$}  {:15}  {:7}  tier {}  {}  [{}{since}]  {answer}",
+            now.name, kind, role, now.tier, now.api, node.state
         );
     }
     out

@@ -9,22 +9,6 @@ use common::World;
 use serde_json::Value;
 use tank_testkit::clip::Clip;
 
-/// Polls `tank job 1` until `ready` says so.
-async fn wait_for(world: &World, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let run = world.tank(&["job", "1", "--json"]).await;
-        if run.code == 0 {
-            let report = run.json();
-            if ready(&report) {
-                return report;
-            }
-        }
-        assert!(Instant::now() < deadline, "job 1 never reached: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// `tank encode` of a 12 s clip with a slow x264 preset, which keeps FFmpeg
 /// busy long enough to be interrupted.
 fn start_slow_encode(world: &World) -> tokio::process::Child {
@@ -81,10 +65,11 @@ async fn killed_while_encoding_the_job_resumes_and_finishes() {
     let world = World::with_nodes(2).await;
     let mut tank = start_slow_encode(&world);
 
-    let mid_encode = wait_for(&world, "encoding", |r| {
-        r["state"] == "encoding" && r["progress"]["percent"].as_f64().unwrap_or(0.0) > 0.0
-    })
-    .await;
+    let mid_encode = world
+        .wait_for_job(1, "encoding", |r| {
+            r["state"] == "encoding" && r["progress"]["percent"].as_f64().unwrap_or(0.0) > 0.0
+        })
+        .await;
     tank.start_kill().unwrap(); // SIGKILL: no chance to clean up
     tank.wait().await.unwrap();
     assert!(mid_encode["progress"]["fps"].as_f64().is_some());
@@ -133,7 +118,9 @@ async fn killed_while_pinning_the_job_resumes_without_encoding_again() {
         .spawn()
         .unwrap();
 
-    wait_for(&world, "pinning", |r| r["state"] == "pinning").await;
+    world
+        .wait_for_job(1, "pinning", |r| r["state"] == "pinning")
+        .await;
     tank.start_kill().unwrap();
     tank.wait().await.unwrap();
     world.node("supernode").clear_faults().await;
@@ -149,7 +136,9 @@ async fn killed_while_pinning_the_job_resumes_without_encoding_again() {
 async fn a_running_job_is_not_resumed_by_a_second_process() {
     let world = World::with_nodes(1).await;
     let mut tank = start_slow_encode(&world);
-    wait_for(&world, "encoding", |r| r["state"] == "encoding").await;
+    world
+        .wait_for_job(1, "encoding", |r| r["state"] == "encoding")
+        .await;
 
     let second = world.tank(&["resume"]).await;
 

@@ -2,8 +2,9 @@
 //! (shared/seeds/tank-mode-pinning-strategy.md), and the weakness we remove
 //! on top: a primary that cannot take the upload no longer stops the job.
 //!
-//! Three real kubo nodes: `supernode` (primary), `backup-1`, `backup-2`;
-//! quorum 2. Faults are injected in front of the real nodes.
+//! Real kubo nodes: `supernode` (primary), `backup-1`, `backup-2` (and a
+//! fourth where a test needs it); quorum 2. Faults are injected in front of
+//! the real nodes. Nodes work in parallel, so replicas are compared as sets.
 
 mod common;
 
@@ -14,7 +15,11 @@ use serde_json::Value;
 async fn assert_durable(world: &World, report: &Value, on: &[&str]) {
     assert_eq!(report["state"], "done", "{report:#}");
     assert_eq!(report["error"], Value::Null);
-    assert_eq!(replica_nodes(report), on);
+    let mut replicas = replica_nodes(report);
+    replicas.sort();
+    let mut expected: Vec<&str> = on.to_vec();
+    expected.sort();
+    assert_eq!(replicas, expected);
     let cid = report["cid"].as_str().unwrap();
     let local = std::fs::read(format!(
         "{}/manifest.m3u8",
@@ -77,7 +82,8 @@ async fn flow_1_happy_path_the_supernode_and_one_backup_confirm() {
 
 #[tokio::test]
 async fn flow_2_an_overloaded_supernode_recovers_on_the_third_attempt() {
-    let world = World::with_nodes(3).await;
+    // Two nodes and a quorum of two: the job needs the supernode back.
+    let world = World::with_nodes(2).await;
     let supernode = world.node("supernode");
     supernode.hang_next("pin/add", 1).await;
     supernode.fail_next("pin/add", 1).await;
@@ -100,6 +106,28 @@ async fn flow_2_an_overloaded_supernode_recovers_on_the_third_attempt() {
 }
 
 #[tokio::test]
+async fn a_struggling_supernode_does_not_hold_the_backups_back() {
+    let world = World::with_nodes(3).await;
+    world
+        .node("supernode")
+        .fault(serde_json::json!({"op": "pin/add", "action": "hang"}))
+        .await;
+
+    let (code, report) = world.encode(&world.short_clip()).await;
+
+    assert_eq!(code, 0);
+    assert_durable(&world, &report, &["backup-1", "backup-2"]).await;
+    // backup-2 started as soon as the supernode's first attempt failed: had
+    // it waited for every supernode retry, the supernode would show five.
+    let supernode_pins = attempts_of(&report, "supernode", "pin/add");
+    assert!(
+        supernode_pins.len() <= 2,
+        "the job waited for the supernode's retries: {supernode_pins:?}"
+    );
+    assert!(supernode_pins.iter().all(|(_, ok, _)| !ok));
+}
+
+#[tokio::test]
 async fn flow_3_a_supernode_whose_pins_are_not_real_is_caught_and_backups_carry_the_job() {
     let world = World::with_nodes(3).await;
     world.node("supernode").lie_on("pin/add").await;
@@ -109,7 +137,7 @@ async fn flow_3_a_supernode_whose_pins_are_not_real_is_caught_and_backups_carry_
     assert_eq!(code, 0);
     assert_durable(&world, &report, &["backup-1", "backup-2"]).await;
     let checks = attempts_of(&report, "supernode", "pin/ls");
-    assert_eq!(checks.len(), 5, "every attempt is verified");
+    assert!(!checks.is_empty(), "every pin is verified");
     assert!(checks
         .iter()
         .all(|(_, ok, error)| !ok && error.contains("does not hold the pin")));
@@ -156,15 +184,16 @@ async fn flow_4_a_supernode_that_dies_right_after_the_upload_is_replaced() {
         attempts_of(&report, "supernode", "add")[0].1,
         "the upload itself succeeded"
     );
-    // Nobody alive holds the content: the first backup gets it uploaded
-    // directly, the second fetches it from the first.
-    assert_eq!(attempts_of(&report, "backup-1", "add").len(), 1);
-    assert!(attempts_of(&report, "backup-2", "add").is_empty());
-    assert!(attempts_of(&report, "backup-2", "swarm/connect")[0].1);
+    // Nobody alive holds the content: backup-1 gets it uploaded directly
+    // (backup-2, started alongside, fetches or gets an upload likewise).
+    assert_eq!(
+        attempts_of(&report, "backup-1", "add"),
+        [(1, true, String::new())]
+    );
 }
 
 #[tokio::test]
-async fn flow_5_when_every_node_fails_the_job_fails_retryably_and_keeps_its_output() {
+async fn flow_5_when_every_node_fails_the_job_waits_retryably_and_keeps_its_output() {
     let world = World::with_nodes(3).await;
     world
         .node("supernode")
@@ -175,8 +204,8 @@ async fn flow_5_when_every_node_fails_the_job_fails_retryably_and_keeps_its_outp
 
     let (code, report) = world.encode(&world.short_clip()).await;
 
-    assert_ne!(code, 0);
-    assert_eq!(report["state"], "failed");
+    assert_eq!(code, 3, "awaiting replicas");
+    assert_eq!(report["state"], "awaiting_replicas");
     assert_eq!(report["retryable"], true);
     assert!(
         report["error"]
@@ -191,18 +220,13 @@ async fn flow_5_when_every_node_fails_the_job_fails_retryably_and_keeps_its_outp
         "the HLS folder is kept"
     );
     for node in ["supernode", "backup-1", "backup-2"] {
-        let tried: Vec<u64> = report["attempts"]
+        let tried = report["attempts"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|a| a["node"] == node && a["op"] != "add" && a["op"] != "id")
-            .map(|a| a["attempt"].as_u64().unwrap())
-            .collect();
-        assert_eq!(
-            tried.iter().max(),
-            Some(&5),
-            "{node} got all five attempts: {tried:?}"
-        );
+            .filter(|a| a["node"] == node && a["op"] != "id" && a["ok"] == false)
+            .count();
+        assert!(tried >= 1, "{node}'s failures are recorded");
     }
 
     // Once the infrastructure is back, the job is retried where it stopped.
@@ -231,11 +255,38 @@ async fn one_verified_replica_is_not_a_quorum_of_two() {
 
     let (code, report) = world.encode(&world.short_clip()).await;
 
-    assert_ne!(code, 0);
-    assert_eq!(report["state"], "failed");
+    assert_eq!(code, 3);
+    assert_eq!(report["state"], "awaiting_replicas");
     assert_eq!(report["retryable"], true);
     assert!(report["error"]
         .as_str()
         .unwrap()
         .contains("only 1 of the 2 required replicas"));
+    assert_eq!(
+        replica_nodes(&report),
+        ["supernode"],
+        "the verified replica is kept for the next round"
+    );
+}
+
+#[tokio::test]
+async fn a_lying_supernode_and_a_lying_backup_are_both_caught() {
+    let world = World::with_nodes(4).await;
+    world.node("supernode").lie_on("pin/add").await;
+    world.node("backup-1").lie_on("pin/add").await;
+
+    let (code, report) = world.encode(&world.short_clip()).await;
+
+    assert_eq!(code, 0, "{report:#}");
+    assert_durable(&world, &report, &["backup-2", "backup-3"]).await;
+    for liar in ["supernode", "backup-1"] {
+        assert!(
+            !world
+                .node(liar)
+                .has_pin(report["cid"].as_str().unwrap())
+                .await
+        );
+        let checks = attempts_of(&report, liar, "pin/ls");
+        assert!(checks.iter().all(|(_, ok, _)| !ok), "{liar}: {checks:?}");
+    }
 }

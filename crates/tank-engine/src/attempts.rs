@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use tank_ipfs::IpfsError;
 
+use crate::breakers::Breakers;
 use crate::events::{Events, JobEvent};
 use crate::job::{Attempt, JobId};
 use crate::store::{now_ms, rfc3339, Store};
@@ -15,11 +16,20 @@ use crate::store::{now_ms, rfc3339, Store};
 pub trait AttemptError: Display {
     /// The node's HTTP status, when it answered with an error.
     fn http_status(&self) -> Option<u16>;
+
+    /// Whether this failure says the node itself is in trouble (down,
+    /// hanging, erroring) and should count toward opening its breaker. A
+    /// refused credential or a lie is not the kind of trouble a pause cures.
+    fn counts_against_node(&self) -> bool;
 }
 
 impl AttemptError for IpfsError {
     fn http_status(&self) -> Option<u16> {
         IpfsError::http_status(self)
+    }
+
+    fn counts_against_node(&self) -> bool {
+        self.is_node_unavailable() || self.http_status().is_some_and(|s| s >= 500)
     }
 }
 
@@ -27,6 +37,7 @@ impl AttemptError for IpfsError {
 pub struct Recorder {
     pub store: Store,
     pub events: Events,
+    pub breakers: Breakers,
     pub job: JobId,
 }
 
@@ -42,6 +53,11 @@ impl Recorder {
         let started_ms = now_ms();
         let started = Instant::now();
         let result = call.await;
+        match &result {
+            Ok(_) => self.breakers.record(node, true),
+            Err(e) if e.counts_against_node() => self.breakers.record(node, false),
+            Err(_) => {}
+        }
         let attempt = Attempt {
             node: node.to_owned(),
             op: op.to_owned(),
@@ -52,6 +68,30 @@ impl Recorder {
             started_at: rfc3339(started_ms),
             http_status: result.as_ref().err().and_then(|e| e.http_status()),
         };
+        self.save(attempt, started_ms);
+        result
+    }
+
+    /// Records that `node` was not called, and why (breaker open, no
+    /// credentials): the retry history shows every node's part in a job.
+    pub fn skipped(&self, node: &str, op: &str, reason: &str) {
+        let now = now_ms();
+        self.save(
+            Attempt {
+                node: node.to_owned(),
+                op: op.to_owned(),
+                attempt: 0,
+                ok: false,
+                error: Some(reason.to_owned()),
+                ms: 0,
+                started_at: rfc3339(now),
+                http_status: None,
+            },
+            now,
+        );
+    }
+
+    fn save(&self, attempt: Attempt, started_ms: i64) {
         // A store that cannot take this record cannot take the next state
         // change either; the job stops there, so logging is enough here.
         if let Err(e) = self.store.record_attempt(self.job, &attempt, started_ms) {
@@ -61,6 +101,5 @@ impl Recorder {
             job: self.job,
             attempt,
         });
-        result
     }
 }

@@ -16,7 +16,12 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub encoding: EncodingConfig,
     pub pinning: PinningConfig,
+    pub health: HealthConfig,
+    pub audit: AuditConfig,
+    pub alerting: AlertingConfig,
+    pub secrets: SecretsConfig,
     pub nodes: Vec<NodeConfig>,
+    pub alerts: Vec<AlertTarget>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +37,9 @@ pub struct JobsConfig {
     /// How long an input download may receive nothing before it is abandoned.
     #[serde(with = "humantime_serde")]
     pub download_stall_timeout: Duration,
+    /// Keep the HLS folder after the job is durable. When false it is
+    /// deleted, and only once the quorum is verified.
+    pub keep_output: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,17 +76,158 @@ pub struct PinningConfig {
     /// (over bitswap) before the folder is uploaded to it directly.
     #[serde(with = "humantime_serde")]
     pub fetch_timeout: Duration,
+    /// Each wait is stretched or shrunk at random by up to this fraction, so
+    /// many encoders do not retry a struggling node in lockstep.
+    pub jitter: f64,
+    /// A node whose attempt takes longer than this counts as struggling:
+    /// the next candidate starts alongside it.
+    #[serde(with = "humantime_serde")]
+    pub hedge_after: Duration,
+    /// How long a job may spend getting its quorum before it parks.
+    #[serde(with = "humantime_serde")]
+    pub deadline: Duration,
+    /// Failed calls in a row that open a node's circuit breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker keeps a node out before a trial call
+    /// (doubling each time the trial fails, up to 32 times).
+    #[serde(with = "humantime_serde")]
+    pub breaker_cooldown: Duration,
+    /// How often a cluster or pinning service is asked about a pending pin.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Waits between tries of a parked job (the last repeats).
+    #[serde(with = "humantime_list")]
+    pub park_backoff: Vec<Duration>,
+    /// How long a parked job keeps trying before it fails (retryable).
+    #[serde(with = "humantime_serde")]
+    pub park_for: Duration,
 }
 
-/// One IPFS node.
+/// The health monitor run by `tank daemon`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// How often each node is probed.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// How often a kubo node gets the canary: add, pin and unpin a tiny block.
+    #[serde(with = "humantime_serde")]
+    pub canary_interval: Duration,
+    /// Failed probes in a row before a node is `down`.
+    pub down_after: u32,
+    /// Good probes in a row before a `down` or `degraded` node is `healthy`.
+    pub up_after: u32,
+    /// A probe slower than this makes the node `degraded`.
+    #[serde(with = "humantime_serde")]
+    pub slow: Duration,
+    /// A repo fuller than this fraction of its StorageMax makes the node `degraded`.
+    pub repo_full: f64,
+    /// How long probe samples are kept.
+    #[serde(with = "humantime_serde")]
+    pub keep_samples: Duration,
+}
+
+/// Re-verification of finished jobs' replicas, run by `tank daemon`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Finished jobs checked per round, picked at random.
+    pub sample: u32,
+}
+
+/// When alerts fire, and how often at most.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertingConfig {
+    /// The same alert is sent at most once per this interval.
+    #[serde(with = "humantime_serde")]
+    pub min_interval: Duration,
+    /// The window spikes are counted in.
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// Failed calls to nodes within the window that make a spike.
+    pub retry_spike: u32,
+    /// Failed verifications within the window that make a spike.
+    pub verify_spike: u32,
+}
+
+/// Where secrets live: the OS keyring, under this service name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    pub service: String,
+}
+
+/// A webhook that receives alerts. Its URL is a secret (Discord and Slack
+/// put a token in it): it lives in the OS keyring as `alert:<name>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertTarget {
+    pub name: String,
+    #[serde(default)]
+    pub kind: AlertKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertKind {
+    Discord,
+    Slack,
+    /// A generic JSON body.
+    #[default]
+    Json,
+}
+
+/// One IPFS node: a kubo daemon, an IPFS Cluster, or a pinning service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeConfig {
     pub name: String,
-    /// The kubo RPC API, e.g. `http://127.0.0.1:5001`.
+    /// The API: kubo RPC (`http://127.0.0.1:5001`), IPFS Cluster REST
+    /// (`http://host:9094`) or a Pinning Service API base
+    /// (`https://api.pinata.cloud/psa`).
     pub api: Url,
     #[serde(default)]
+    pub kind: NodeKind,
+    #[serde(default)]
     pub role: NodeRole,
+    /// Tiers are used in order; default 0 for the primary, 1 for backups.
+    pub tier: Option<u32>,
+    /// How the API authenticates. The secret (password or token) is in the
+    /// OS keyring as `node:<name>`; never here.
+    pub auth: Option<AuthKind>,
+    /// The user name for `basic` and `jwt` auth.
+    pub username: Option<String>,
+    /// A path gateway serving this node's content; when set, a replica
+    /// counts only once its manifest is retrievable through it.
+    pub gateway: Option<Url>,
+    /// Clusters: how many peers to pin on (default: all).
+    pub replication_min: Option<i32>,
+    pub replication_max: Option<i32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeKind {
+    #[default]
+    Kubo,
+    Cluster,
+    PinningService,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthKind {
+    /// `Authorization: Basic`: `username` here, password in the keyring.
+    Basic,
+    /// `Authorization: Bearer`: the token in the keyring.
+    Bearer,
+    /// IPFS Cluster: Basic credentials traded for a JWT at `POST /token`.
+    Jwt,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -96,6 +245,7 @@ impl Default for JobsConfig {
             work_dir: None,
             max_input_size: 20 * 1024 * 1024 * 1024,
             download_stall_timeout: Duration::from_secs(60),
+            keep_output: true,
         }
     }
 }
@@ -121,6 +271,57 @@ impl Default for PinningConfig {
             backoff: [2, 4, 8, 16, 30].map(Duration::from_secs).to_vec(),
             attempt_timeout: Duration::from_secs(60),
             fetch_timeout: Duration::from_secs(600),
+            jitter: 0.2,
+            hedge_after: Duration::from_secs(20),
+            deadline: Duration::from_secs(30 * 60),
+            breaker_failures: 3,
+            breaker_cooldown: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(2),
+            park_backoff: [60, 300, 900, 3600].map(Duration::from_secs).to_vec(),
+            park_for: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
+            canary_interval: Duration::from_secs(600),
+            down_after: 3,
+            up_after: 2,
+            slow: Duration::from_secs(2),
+            repo_full: 0.9,
+            keep_samples: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            interval: Duration::from_secs(6 * 3600),
+            sample: 20,
+        }
+    }
+}
+
+impl Default for AlertingConfig {
+    fn default() -> Self {
+        AlertingConfig {
+            min_interval: Duration::from_secs(15 * 60),
+            window: Duration::from_secs(10 * 60),
+            retry_spike: 20,
+            verify_spike: 5,
+        }
+    }
+}
+
+impl Default for SecretsConfig {
+    fn default() -> Self {
+        SecretsConfig {
+            service: "tank-encoder".into(),
         }
     }
 }
@@ -188,40 +389,49 @@ impl Config {
 
     /// Environment variables of the 3Speak encoder that map onto ours:
     /// `THREESPEAK_IPFS_ENDPOINT` (or `IPFS_PRIMARY_API`) is the primary
-    /// node, `IPFS_BACKUP_APIS` (comma-separated) the backups,
-    /// `MAX_CONCURRENT_JOBS`, `TEMP_DIR`.
+    /// node, `IPFS_BACKUP_APIS` (comma-separated) the kubo backups,
+    /// `USE_CLUSTER_FOR_PINS=true` with `IPFS_CLUSTER_ENDPOINT` adds an IPFS
+    /// Cluster, `MAX_CONCURRENT_JOBS`, `TEMP_DIR`.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         for name in ["THREESPEAK_IPFS_ENDPOINT", "IPFS_PRIMARY_API"] {
             if let Some(value) = var(name).filter(|v| !v.trim().is_empty()) {
                 let api = env_url(name, &value)?;
                 match self.nodes.iter_mut().find(|n| n.role == NodeRole::Primary) {
                     Some(primary) => primary.api = api,
-                    None => self.nodes.insert(
-                        0,
-                        NodeConfig {
-                            name: "supernode".into(),
-                            api,
-                            role: NodeRole::Primary,
-                        },
-                    ),
+                    None => self
+                        .nodes
+                        .insert(0, NodeConfig::kubo("supernode", api, NodeRole::Primary)),
                 }
                 break;
             }
         }
         if let Some(value) = var("IPFS_BACKUP_APIS").filter(|v| !v.trim().is_empty()) {
-            self.nodes.retain(|n| n.role == NodeRole::Primary);
+            self.nodes
+                .retain(|n| n.role == NodeRole::Primary || n.kind != NodeKind::Kubo);
             for (i, item) in value
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .enumerate()
             {
-                self.nodes.push(NodeConfig {
-                    name: format!("backup-{}", i + 1),
-                    api: env_url("IPFS_BACKUP_APIS", item)?,
-                    role: NodeRole::Backup,
-                });
+                self.nodes.push(NodeConfig::kubo(
+                    &format!("backup-{}", i + 1),
+                    env_url("IPFS_BACKUP_APIS", item)?,
+                    NodeRole::Backup,
+                ));
             }
+        }
+        let use_cluster =
+            var("USE_CLUSTER_FOR_PINS").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        if let (true, Some(value)) = (use_cluster, var("IPFS_CLUSTER_ENDPOINT")) {
+            let mut cluster = NodeConfig::kubo(
+                "cluster",
+                env_url("IPFS_CLUSTER_ENDPOINT", &value)?,
+                NodeRole::Backup,
+            );
+            cluster.kind = NodeKind::Cluster;
+            self.nodes.retain(|n| n.name != "cluster");
+            self.nodes.push(cluster);
         }
         if let Some(value) = var("MAX_CONCURRENT_JOBS") {
             self.jobs.max_concurrent =
@@ -256,9 +466,18 @@ impl Config {
             if !matches!(node.api.scheme(), "http" | "https") {
                 return fail(format!(
                     "node {:?}: api must be an http(s) URL, got {}",
-                    node.name, node.api
+                    node.name,
+                    tank_ipfs::redacted(&node.api)
                 ));
             }
+            if let Some(problem) = node.problem() {
+                return fail(format!("node {:?}: {problem}", node.name));
+            }
+        }
+        if !self.nodes.is_empty() && !self.nodes.iter().any(|n| n.kind == NodeKind::Kubo) {
+            return fail(
+                "at least one node must be kind = \"kubo\": uploads go to kubo nodes".into(),
+            );
         }
         let primaries = self
             .nodes
@@ -274,7 +493,9 @@ impl Config {
             if quorum == 0 {
                 return fail("[pinning] quorum must be at least 1".into());
             }
-            if !self.nodes.is_empty() && quorum as usize > self.nodes.len() {
+            // A cluster brings one replica per peer: its size is unknown here.
+            let has_cluster = self.nodes.iter().any(|n| n.kind == NodeKind::Cluster);
+            if !self.nodes.is_empty() && !has_cluster && quorum as usize > self.nodes.len() {
                 return fail(format!(
                     "[pinning] quorum = {quorum} but only {} node(s) are configured",
                     self.nodes.len()
@@ -302,14 +523,31 @@ impl Config {
         if self.encoding.segment_seconds == 0 {
             return fail("[encoding] segment_seconds must be at least 1".into());
         }
+        let mut alert_names = std::collections::HashSet::new();
+        for alert in &self.alerts {
+            if !alert_names.insert(alert.name.as_str()) {
+                return fail(format!("two alerts are named {:?}", alert.name));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.pinning.jitter) {
+            return fail("[pinning] jitter must be between 0 and 1".into());
+        }
+        if self.pinning.breaker_failures == 0 {
+            return fail("[pinning] breaker_failures must be at least 1".into());
+        }
+        if self.pinning.park_backoff.is_empty() {
+            return fail("[pinning] park_backoff needs at least one wait".into());
+        }
+        if self.secrets.service.trim().is_empty() {
+            return fail("[secrets] service must not be empty".into());
+        }
         Ok(())
     }
 
-    /// The nodes in the order work goes to them: the primary, then backups
-    /// in file order.
+    /// The nodes in the order work goes to them: by tier, then as listed.
     pub fn ordered_nodes(&self) -> Vec<NodeConfig> {
         let mut nodes = self.nodes.clone();
-        nodes.sort_by_key(|n| n.role != NodeRole::Primary);
+        nodes.sort_by_key(NodeConfig::tier_rank);
         nodes
     }
 
@@ -327,10 +565,93 @@ impl Config {
         CodecChoice::parse(&self.encoding.codec).expect("validated")
     }
 
-    /// The wait after failed attempt `attempt` (1-based).
+    /// The wait after failed attempt `attempt` (1-based), before jitter.
     pub fn backoff_after(&self, attempt: u32) -> Duration {
         let waits = &self.pinning.backoff;
         waits[(attempt as usize - 1).min(waits.len() - 1)]
+    }
+
+    /// The wait after failed attempt `attempt`, stretched or shrunk at
+    /// random by up to `jitter`.
+    pub fn retry_wait(&self, attempt: u32) -> Duration {
+        let spread = self.pinning.jitter * (fastrand::f64() * 2.0 - 1.0);
+        self.backoff_after(attempt).mul_f64(1.0 + spread)
+    }
+
+    /// The wait before round `round` (1-based) of a parked job.
+    pub fn park_wait(&self, round: u32) -> Duration {
+        let waits = &self.pinning.park_backoff;
+        waits[(round.max(1) as usize - 1).min(waits.len() - 1)]
+    }
+}
+
+impl NodeConfig {
+    /// A kubo node without auth or gateway.
+    pub fn kubo(name: &str, api: Url, role: NodeRole) -> NodeConfig {
+        NodeConfig {
+            name: name.to_owned(),
+            api,
+            kind: NodeKind::Kubo,
+            role,
+            tier: None,
+            auth: None,
+            username: None,
+            gateway: None,
+            replication_min: None,
+            replication_max: None,
+        }
+    }
+
+    /// The tier this node is in: as configured, else 0 for the primary and
+    /// 1 for a backup.
+    pub fn tier_rank(&self) -> u32 {
+        self.tier.unwrap_or(match self.role {
+            NodeRole::Primary => 0,
+            NodeRole::Backup => 1,
+        })
+    }
+
+    /// The auth in effect: pinning services always take a bearer token.
+    pub fn effective_auth(&self) -> Option<AuthKind> {
+        match (self.kind, self.auth) {
+            (NodeKind::PinningService, None) => Some(AuthKind::Bearer),
+            (_, auth) => auth,
+        }
+    }
+
+    /// The keyring entry of this node's password or token.
+    pub fn secret_key(&self) -> String {
+        format!("node:{}", self.name)
+    }
+
+    fn problem(&self) -> Option<String> {
+        if self.api.password().is_some() || !self.api.username().is_empty() {
+            return Some(format!(
+                "api must not contain credentials: set auth and put the secret in the keyring (`tank secret set {}`)",
+                self.secret_key()
+            ));
+        }
+        if self.role == NodeRole::Primary && self.kind != NodeKind::Kubo {
+            return Some("the primary must be a kubo node (uploads go to it)".into());
+        }
+        match (self.kind, self.effective_auth()) {
+            (NodeKind::PinningService, Some(AuthKind::Basic | AuthKind::Jwt)) => {
+                return Some("a pinning service takes auth = \"bearer\"".into())
+            }
+            (NodeKind::Kubo, Some(AuthKind::Jwt)) => {
+                return Some("auth = \"jwt\" is for IPFS Cluster nodes".into())
+            }
+            (_, Some(AuthKind::Basic | AuthKind::Jwt)) if self.username.is_none() => {
+                return Some("basic and jwt auth need a username".into())
+            }
+            _ => {}
+        }
+        if self.kind != NodeKind::Cluster
+            && (self.replication_min.is_some() || self.replication_max.is_some())
+        {
+            return Some("replication_min and replication_max are for cluster nodes".into());
+        }
+        None
     }
 }
 
@@ -542,6 +863,57 @@ mod tests {
             err.to_string(),
             "environment variable MAX_CONCURRENT_JOBS=\"many\": must be a whole number of jobs"
         );
+    }
+
+    #[test]
+    fn retry_waits_stay_within_the_jitter() {
+        let config = Config::default();
+        for attempt in 1..=6 {
+            let base = config.backoff_after(attempt).as_secs_f64();
+            let wait = config.retry_wait(attempt).as_secs_f64();
+            assert!(
+                wait >= base * 0.8 - 1e-9 && wait <= base * 1.2 + 1e-9,
+                "{wait} vs {base}"
+            );
+        }
+    }
+
+    #[test]
+    fn credentials_never_go_in_the_config_file() {
+        let err = parse("[[nodes]]\nname = \"a\"\napi = \"http://tank:secret@127.0.0.1:1\"\n")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("must not contain credentials"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("secret@"), "{err}");
+    }
+
+    #[test]
+    fn node_kinds_take_the_auth_they_support() {
+        let service = "[[nodes]]\nname = \"k\"\napi = \"http://127.0.0.1:1\"\n[[nodes]]\nname = \"pinata\"\nkind = \"pinning-service\"\napi = \"https://api.pinata.cloud/psa\"\n";
+        let config = parse(service).unwrap();
+        assert_eq!(config.nodes[1].effective_auth(), Some(AuthKind::Bearer));
+        let jwt_on_kubo = "[[nodes]]\nname = \"k\"\napi = \"http://127.0.0.1:1\"\nauth = \"jwt\"\nusername = \"u\"\n";
+        assert!(parse(jwt_on_kubo).unwrap_err().to_string().contains("jwt"));
+        let basic_without_user =
+            "[[nodes]]\nname = \"k\"\napi = \"http://127.0.0.1:1\"\nauth = \"basic\"\n";
+        assert!(parse(basic_without_user)
+            .unwrap_err()
+            .to_string()
+            .contains("username"));
+    }
+
+    #[test]
+    fn tiers_order_the_nodes() {
+        let config = parse(
+            "[[nodes]]\nname = \"svc\"\nkind = \"pinning-service\"\napi = \"https://s\"\ntier = 2\n\
+             [[nodes]]\nname = \"b\"\napi = \"http://b:1\"\n\
+             [[nodes]]\nname = \"p\"\napi = \"http://p:1\"\nrole = \"primary\"\n",
+        )
+        .unwrap();
+        let order: Vec<_> = config.ordered_nodes().into_iter().map(|n| n.name).collect();
+        assert_eq!(order, ["p", "b", "svc"]);
     }
 
     #[test]

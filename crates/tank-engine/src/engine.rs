@@ -9,13 +9,16 @@ use tank_media::{Rendition, Tools};
 use tokio::sync::broadcast;
 
 use crate::attempts::Recorder;
+use crate::breakers::Breakers;
 use crate::config::Config;
 use crate::error::EngineError;
 use crate::events::{Events, JobEvent};
-use crate::job::{JobId, JobInput, JobReport, JobState, JobSummary};
+use crate::job::{AttemptFilter, JobAttempt, JobId, JobInput, JobReport, JobState, JobSummary};
+use crate::lock::JobLock;
 use crate::nodes::{self, Node, NodeStatus};
+use crate::secrets::Secrets;
 use crate::stages::{self, Outcome, Stage};
-use crate::store::{rfc3339, Field, JobRow, Store};
+use crate::store::{now_ms, rfc3339, Field, JobRow, Store};
 
 /// `tank nodes` waits at most this long for each node.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,6 +32,8 @@ pub struct Engine {
 struct Inner {
     config: Config,
     store: Store,
+    breakers: Breakers,
+    secrets: Secrets,
     nodes: Vec<Node>,
     tools: Tools,
     jobs_root: PathBuf,
@@ -62,11 +67,23 @@ impl Engine {
                 .clone()
                 .unwrap_or(discovered.ffprobe),
         };
-        let nodes = config.ordered_nodes().iter().map(Node::new).collect();
+        let secrets = Secrets::new(&config.secrets.service);
+        let nodes = config
+            .ordered_nodes()
+            .iter()
+            .map(|n| Node::new(n, &secrets))
+            .collect();
+        let breakers = Breakers::new(
+            store.clone(),
+            config.pinning.breaker_failures,
+            config.pinning.breaker_cooldown,
+        );
         Ok(Engine {
             inner: Arc::new(Inner {
                 config,
                 store,
+                breakers,
+                secrets,
                 nodes,
                 tools,
                 jobs_root,
@@ -98,9 +115,9 @@ impl Engine {
         Ok(id)
     }
 
-    /// Runs a job from wherever it stands to `done` or `failed`. Dropping the
-    /// returned future stops the job where it is (FFmpeg is killed); it
-    /// resumes from its last committed state.
+    /// Runs a job from wherever it stands to `done`, `failed` or
+    /// `awaiting_replicas`. Dropping the returned future stops the job where
+    /// it is (FFmpeg is killed); it resumes from its last committed state.
     pub async fn run(&self, id: JobId) -> Result<JobReport, EngineError> {
         let inner = &self.inner;
         let work_dir = PathBuf::from(inner.store.job(id)?.work_dir);
@@ -109,7 +126,7 @@ impl Engine {
         let _stop_on_drop = StopOnDrop(cancel.clone());
         loop {
             let job = inner.store.job(id)?;
-            if job.state.is_terminal() {
+            if job.state.is_resting() {
                 break;
             }
             let from = job.state;
@@ -122,6 +139,20 @@ impl Engine {
                         job: id,
                         state: to,
                         detail: None,
+                    });
+                    if to == JobState::Done && !inner.config.jobs.keep_output {
+                        self.drop_output(id)?;
+                    }
+                }
+                Outcome::Park { reason } => {
+                    let wait = inner.config.park_wait(inner.store.park_rounds(id)? + 1);
+                    let next = now_ms() + wait.as_millis() as i64;
+                    inner.store.park(id, from, &reason, next)?;
+                    tracing::warn!(job = id, %reason, retry_in = %humantime::format_duration(wait), "job parked");
+                    inner.events.send(JobEvent::State {
+                        job: id,
+                        state: JobState::AwaitingReplicas,
+                        detail: Some(reason),
                     });
                 }
                 Outcome::Fail { error, retryable } => {
@@ -140,21 +171,7 @@ impl Engine {
     }
 
     async fn run_stage(&self, job: JobRow, cancel: Arc<AtomicBool>) -> Outcome {
-        let inner = &self.inner;
-        let stage = Stage {
-            config: &inner.config,
-            nodes: &inner.nodes,
-            tools: &inner.tools,
-            store: &inner.store,
-            events: &inner.events,
-            recorder: Recorder {
-                store: inner.store.clone(),
-                events: inner.events.clone(),
-                job: job.id,
-            },
-            job,
-            cancel,
-        };
+        let stage = self.stage(job, cancel);
         match stage.job.state {
             JobState::Queued => match JobInput::from_stored(&stage.job.input) {
                 JobInput::Url(_) => Outcome::Next(JobState::Downloading, vec![]),
@@ -169,14 +186,52 @@ impl Engine {
             JobState::Uploading => stages::upload::run(&stage).await,
             JobState::Pinning => stages::pin::run(&stage).await,
             JobState::Verifying => stages::verify::run(&stage).await,
-            JobState::Done | JobState::Failed => unreachable!("terminal states have no stage"),
+            JobState::Done | JobState::Failed | JobState::AwaitingReplicas => {
+                unreachable!("resting states have no stage")
+            }
         }
     }
 
-    /// Sends a failed, retryable job back to the stage it failed in.
+    /// What a stage of `job` sees.
+    pub(crate) fn stage(&self, job: JobRow, cancel: Arc<AtomicBool>) -> Stage<'_> {
+        let inner = &self.inner;
+        Stage {
+            config: &inner.config,
+            nodes: &inner.nodes,
+            tools: &inner.tools,
+            store: &inner.store,
+            events: &inner.events,
+            recorder: Recorder {
+                store: inner.store.clone(),
+                events: inner.events.clone(),
+                breakers: inner.breakers.clone(),
+                job: job.id,
+            },
+            job,
+            cancel,
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn nodes(&self) -> &[Node] {
+        &self.inner.nodes
+    }
+
+    pub(crate) fn breakers(&self) -> &Breakers {
+        &self.inner.breakers
+    }
+
+    pub(crate) fn secrets(&self) -> &Secrets {
+        &self.inner.secrets
+    }
+
+    /// Sends a failed (retryable) or parked job back to the stage it stopped in.
     pub fn retry(&self, id: JobId) -> Result<(), EngineError> {
         let job = self.inner.store.job(id)?;
-        if job.state != JobState::Failed {
+        if !matches!(job.state, JobState::Failed | JobState::AwaitingReplicas) {
             return Err(EngineError::NotFailed {
                 id,
                 state: job.state,
@@ -186,9 +241,19 @@ impl Engine {
             return Err(EngineError::NotRetryable(id));
         }
         let back_to = job.failed_stage.unwrap_or(JobState::Queued);
-        self.inner
-            .store
-            .transition(id, JobState::Failed, back_to, &[])?;
+        self.inner.store.transition(id, job.state, back_to, &[])?;
+        Ok(())
+    }
+
+    /// Deletes a durable job's HLS folder (`keep_output = false`).
+    fn drop_output(&self, id: JobId) -> Result<(), EngineError> {
+        if let Some(dir) = self.inner.store.job(id)?.output_dir {
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => tracing::info!(job = id, dir, "durable: deleted the local HLS folder"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(job = id, dir, %e, "could not delete the HLS folder"),
+            }
+        }
         Ok(())
     }
 
@@ -202,6 +267,11 @@ impl Engine {
             }
         }
         Ok(idle)
+    }
+
+    /// Attempts across jobs, newest first: the retry history.
+    pub fn attempts(&self, filter: &AttemptFilter) -> Result<Vec<JobAttempt>, EngineError> {
+        Ok(self.inner.store.find_attempts(filter)?)
     }
 
     pub fn jobs(&self) -> Result<Vec<JobSummary>, EngineError> {
@@ -235,6 +305,7 @@ impl Engine {
                 .as_deref()
                 .and_then(|p| serde_json::from_str(p).ok()),
             history: store.history(id)?,
+            audits: store.audits(id)?,
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
         })
@@ -250,36 +321,6 @@ impl Engine {
             .min(STATUS_TIMEOUT);
         futures_util::future::join_all(self.inner.nodes.iter().map(|n| nodes::status(n, timeout)))
             .await
-    }
-}
-
-/// Who works on a job: an exclusive lock on `<job folder>/job.lock`, held
-/// for as long as the job runs. The operating system releases it when the
-/// process exits, however it exits, so a crashed job is free to resume at
-/// once and a running one can never be taken twice.
-struct JobLock {
-    _file: std::fs::File,
-}
-
-impl JobLock {
-    /// The lock, or `None` when another process holds it.
-    fn try_take(work_dir: &Path) -> Result<Option<JobLock>, EngineError> {
-        let io = |source| EngineError::DataDir {
-            path: work_dir.to_owned(),
-            source,
-        };
-        std::fs::create_dir_all(work_dir).map_err(io)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(work_dir.join("job.lock"))
-            .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(JobLock { _file: file })),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
-        }
     }
 }
 

@@ -29,6 +29,8 @@ pub enum EngineError {
         "job {0} failed on its input; retrying cannot help (submit a corrected input as a new job)"
     )]
     NotRetryable(JobId),
+    #[error("job {id} is {state}; only a finished job can be audited")]
+    NotDone { id: JobId, state: JobState },
     #[error("job {0} was stopped before it finished; `tank resume` continues it")]
     Stopped(JobId),
 }

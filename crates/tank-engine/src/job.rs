@@ -79,12 +79,14 @@ pub enum JobState {
     Uploading,
     Pinning,
     Verifying,
+    /// Durable on fewer nodes than the quorum; the pin queue keeps trying.
+    AwaitingReplicas,
     Done,
     Failed,
 }
 
 impl JobState {
-    pub const ALL: [JobState; 9] = [
+    pub const ALL: [JobState; 10] = [
         JobState::Queued,
         JobState::Downloading,
         JobState::Probing,
@@ -92,6 +94,7 @@ impl JobState {
         JobState::Uploading,
         JobState::Pinning,
         JobState::Verifying,
+        JobState::AwaitingReplicas,
         JobState::Done,
         JobState::Failed,
     ];
@@ -105,6 +108,7 @@ impl JobState {
             JobState::Uploading => "uploading",
             JobState::Pinning => "pinning",
             JobState::Verifying => "verifying",
+            JobState::AwaitingReplicas => "awaiting_replicas",
             JobState::Done => "done",
             JobState::Failed => "failed",
         }
@@ -117,6 +121,11 @@ impl JobState {
     /// No more work will happen without someone asking (retry).
     pub fn is_terminal(self) -> bool {
         matches!(self, JobState::Done | JobState::Failed)
+    }
+
+    /// A run stops here: finished, or parked for the pin queue.
+    pub fn is_resting(self) -> bool {
+        self.is_terminal() || self == JobState::AwaitingReplicas
     }
 }
 
@@ -183,8 +192,27 @@ pub struct JobReport {
     pub retryable: Option<bool>,
     pub progress: Option<tank_media::EncodeProgress>,
     pub history: Vec<StateChange>,
+    /// Re-verifications of the replicas after the job was done.
+    pub audits: Vec<crate::store::AuditRecord>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// Which attempts `tank attempts` lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttemptFilter {
+    pub job: Option<JobId>,
+    pub node: Option<String>,
+    pub failed_only: bool,
+    pub limit: u32,
+}
+
+/// An attempt with the job it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobAttempt {
+    pub job: JobId,
+    #[serde(flatten)]
+    pub attempt: Attempt,
 }
 
 /// A line of `tank jobs`.

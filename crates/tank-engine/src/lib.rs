@@ -14,23 +14,35 @@
 //! Entry point: [`Engine`]. The engine knows nothing of terminals or windows;
 //! the `tank` binary and the desktop app are thin shells over it.
 
+mod alerts;
 mod attempts;
+mod audit;
+mod breakers;
 mod config;
+mod daemon;
 mod engine;
 mod error;
 mod events;
+mod health;
 mod job;
+mod lock;
 mod nodes;
+mod secrets;
 mod stages;
 mod store;
 
+pub use alerts::Alert;
 pub use config::{
     Config, ConfigError, EncodingConfig, JobsConfig, NodeConfig, NodeRole, PinningConfig,
 };
 pub use engine::Engine;
 pub use error::EngineError;
 pub use events::JobEvent;
+pub use health::{HealthChange, NodeReport};
 pub use job::{
-    Attempt, InputError, JobId, JobInput, JobReport, JobState, JobSummary, Replica, StateChange,
+    Attempt, AttemptFilter, InputError, JobAttempt, JobId, JobInput, JobReport, JobState,
+    JobSummary, Replica, StateChange,
 };
 pub use nodes::NodeStatus;
+pub use secrets::{SecretError, Secrets};
+pub use store::{AuditOutcome, AuditRecord, HealthRow, HealthSample};

@@ -24,6 +24,14 @@ pub enum IpfsError {
         message: String,
     },
 
+    #[error("{op} on {endpoint}: the credentials were refused (HTTP {status}: {message})")]
+    Unauthorized {
+        op: String,
+        endpoint: String,
+        status: u16,
+        message: String,
+    },
+
     #[error("{op} on {endpoint} gave an answer we cannot use: {detail}")]
     Protocol {
         op: String,
@@ -55,7 +63,7 @@ impl IpfsError {
     /// The HTTP status the node answered with, when it answered at all.
     pub fn http_status(&self) -> Option<u16> {
         match self {
-            IpfsError::Api { status, .. } => Some(*status),
+            IpfsError::Api { status, .. } | IpfsError::Unauthorized { status, .. } => Some(*status),
             _ => None,
         }
     }

@@ -8,26 +8,21 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use reqwest::Method;
 use serde::Deserialize;
 use url::Url;
 
 use crate::folder;
+use crate::http::{Credentials, Endpoint};
 use crate::multipart::{folder_form, UploadProgress};
 use crate::IpfsError;
 
-/// How long a connection attempt may take before the node counts as unreachable.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the upload watchdog looks at the progress of the body.
 const WATCHDOG_TICK: Duration = Duration::from_millis(250);
-/// The longest error body we keep from a node that does not answer in JSON.
-const MAX_ERROR_TEXT: usize = 300;
 
 #[derive(Debug, Clone)]
 pub struct KuboClient {
-    base: Url,
-    endpoint: String,
-    http: reqwest::Client,
+    endpoint: Endpoint,
 }
 
 /// `version`: what kubo says it is.
@@ -69,41 +64,38 @@ struct AddEvent {
     hash: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct KuboErrorBody {
-    #[serde(rename = "Message")]
-    message: String,
+/// `repo/stat`: how full the node's repo is.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub struct RepoStat {
+    #[serde(rename = "RepoSize")]
+    pub repo_size: u64,
+    #[serde(rename = "StorageMax")]
+    pub storage_max: u64,
 }
 
 impl KuboClient {
     /// A client for the node whose RPC API is at `base` (e.g.
-    /// `http://127.0.0.1:5001`).
-    pub fn new(base: Url) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build()
-            .expect("a TLS backend is compiled in");
-        let endpoint = redacted(&base);
+    /// `http://127.0.0.1:5001`), with the credentials its
+    /// `API.Authorizations` asks for, if any.
+    pub fn new(base: Url, credentials: Option<Credentials>) -> Self {
         KuboClient {
-            base,
-            endpoint,
-            http,
+            endpoint: Endpoint::new(base, credentials),
         }
     }
 
     /// The API address as it may be shown: without credentials.
     pub fn endpoint(&self) -> &str {
-        &self.endpoint
+        self.endpoint.display()
     }
 
     pub async fn version(&self, timeout: Duration) -> Result<NodeVersion, IpfsError> {
         let response = self.post("version", &[], timeout).await?;
-        self.json("version", response).await
+        self.endpoint.json("version", response).await
     }
 
     pub async fn id(&self, timeout: Duration) -> Result<PeerIdentity, IpfsError> {
         let response = self.post("id", &[], timeout).await?;
-        self.json("id", response).await
+        self.endpoint.json("id", response).await
     }
 
     /// `add --wrap-with-directory` of the folder's contents with kubo's
@@ -121,8 +113,8 @@ impl KuboClient {
         let total = folder::total_bytes(&entries);
         let progress = Arc::new(UploadProgress::new());
         let request = self
-            .http
-            .post(self.url(op))
+            .endpoint
+            .request(Method::POST, self.url(op))
             .query(&[
                 ("wrap-with-directory", "true"),
                 ("pin", "true"),
@@ -133,11 +125,13 @@ impl KuboClient {
         let response = self
             .watch_upload(op, request, &progress, total, limits)
             .await?;
-        let response = self.check_status(op, response).await?;
-        let events =
-            tokio::time::timeout(limits.answer_timeout, self.ndjson::<AddEvent>(op, response))
-                .await
-                .map_err(|_| self.timeout(op, limits.answer_timeout))??;
+        let response = self.endpoint.check_status(op, response).await?;
+        let events = tokio::time::timeout(
+            limits.answer_timeout,
+            self.endpoint.ndjson::<AddEvent>(op, response),
+        )
+        .await
+        .map_err(|_| self.endpoint.timeout(op, limits.answer_timeout))??;
         // With wrap-with-directory the wrapper is the entry with an empty name.
         // A stream that ends without it failed after the 200 was sent: kubo
         // puts such errors in the X-Stream-Error trailer.
@@ -146,7 +140,12 @@ impl KuboClient {
             .rev()
             .find(|e| e.name.is_empty())
             .and_then(|e| e.hash)
-            .ok_or_else(|| self.protocol(op, "the stream ended before kubo reported the root CID (kubo sends late errors in the X-Stream-Error trailer)"))
+            .ok_or_else(|| {
+                self.endpoint.protocol(
+                    op,
+                    "the stream ended before kubo reported the root CID (kubo sends late errors in the X-Stream-Error trailer)",
+                )
+            })
     }
 
     /// `pin/add` (recursive). When the node does not hold the blocks yet it
@@ -161,11 +160,13 @@ impl KuboClient {
         let response = self
             .post(op, &[("arg", cid), ("recursive", "true")], timeout)
             .await?;
-        let pins: Pins = self.json(op, response).await?;
+        let pins: Pins = self.endpoint.json(op, response).await?;
         if pins.pins.iter().any(|p| p == cid) {
             Ok(())
         } else {
-            Err(self.protocol(op, &format!("the answer does not list {cid} as pinned")))
+            Err(self
+                .endpoint
+                .protocol(op, &format!("the answer does not list {cid} as pinned")))
         }
     }
 
@@ -187,7 +188,7 @@ impl KuboClient {
             .await
         {
             Ok(response) => {
-                let keys: Keys = self.json(op, response).await?;
+                let keys: Keys = self.endpoint.json(op, response).await?;
                 Ok(keys
                     .keys
                     .get(cid)
@@ -216,16 +217,67 @@ impl KuboClient {
     ) -> Result<Vec<u8>, IpfsError> {
         let op = "cat";
         let response = self.post(op, &[("arg", path)], timeout).await?;
-        let mut body = response.bytes_stream();
-        let mut out = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| self.transport(op, &e, timeout))?;
-            if out.len() + chunk.len() > max_bytes {
-                return Err(self.protocol(op, &format!("{path} is larger than {max_bytes} bytes")));
+        self.endpoint
+            .bytes_limited(op, path, response, max_bytes)
+            .await
+    }
+
+    /// Whether every block of `cid` is on the node itself: `dag/stat` with
+    /// `offline=true` fails when any block would have to be fetched.
+    pub async fn is_complete(&self, cid: &str, timeout: Duration) -> Result<(), IpfsError> {
+        let op = "dag/stat";
+        let response = self
+            .post(
+                op,
+                &[("arg", cid), ("offline", "true"), ("progress", "false")],
+                timeout,
+            )
+            .await?;
+        let stats: Vec<serde_json::Value> = self.endpoint.ndjson(op, response).await?;
+        match stats.last() {
+            Some(summary)
+                if summary.get("TotalSize").is_some() || summary.get("DagStats").is_some() =>
+            {
+                Ok(())
             }
-            out.extend_from_slice(&chunk);
+            _ => Err(self.endpoint.protocol(op, "no DAG summary in the answer")),
         }
-        Ok(out)
+    }
+
+    /// `repo/stat` (size only, no object count: that walks the whole repo).
+    pub async fn repo_stat(&self, timeout: Duration) -> Result<RepoStat, IpfsError> {
+        let op = "repo/stat";
+        let response = self.post(op, &[("size-only", "true")], timeout).await?;
+        self.endpoint.json(op, response).await
+    }
+
+    /// `add` of one small file held in memory (pinned, as kubo does by
+    /// default). Returns its CID. For canaries, not for videos.
+    pub async fn add_bytes(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<String, IpfsError> {
+        let op = "add";
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(crate::multipart::query_escape(name))
+            .mime_str("application/octet-stream")
+            .expect("static MIME type parses");
+        let form = reqwest::multipart::Form::new()
+            .percent_encode_noop()
+            .part("file", part);
+        let request = self
+            .endpoint
+            .request(Method::POST, self.url(op))
+            .multipart(form);
+        let response = self.endpoint.send(op, request, timeout).await?;
+        let events: Vec<AddEvent> = self.endpoint.ndjson(op, response).await?;
+        events
+            .into_iter()
+            .rev()
+            .find_map(|e| e.hash)
+            .ok_or_else(|| self.endpoint.protocol(op, "no CID in the answer"))
     }
 
     /// `swarm/connect` to a peer given all its multiaddrs (each ending in
@@ -240,13 +292,8 @@ impl KuboClient {
     }
 
     fn url(&self, op: &str) -> Url {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .expect("http URLs have a path")
-            .pop_if_empty()
-            .extend(["api", "v0"])
-            .extend(op.split('/'));
-        url
+        self.endpoint
+            .url(["api", "v0"].into_iter().chain(op.split('/')))
     }
 
     async fn post(
@@ -255,76 +302,11 @@ impl KuboClient {
         args: &[(&str, &str)],
         timeout: Duration,
     ) -> Result<reqwest::Response, IpfsError> {
-        let response = self
-            .http
-            .post(self.url(op))
-            .query(args)
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(|e| self.transport(op, &e, timeout))?;
-        self.check_status(op, response).await
-    }
-
-    async fn check_status(
-        &self,
-        op: &str,
-        response: reqwest::Response,
-    ) -> Result<reqwest::Response, IpfsError> {
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
-        let text = response.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<KuboErrorBody>(&text)
-            .map(|body| body.message)
-            .unwrap_or_else(|_| truncate(text.trim(), MAX_ERROR_TEXT));
-        Err(IpfsError::Api {
-            op: op.to_owned(),
-            endpoint: self.endpoint.clone(),
-            status: status.as_u16(),
-            message,
-        })
-    }
-
-    async fn json<T: serde::de::DeserializeOwned>(
-        &self,
-        op: &str,
-        response: reqwest::Response,
-    ) -> Result<T, IpfsError> {
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.interrupted(op, &e))?;
-        serde_json::from_slice(&bytes).map_err(|e| self.protocol(op, &e.to_string()))
-    }
-
-    /// Reads an NDJSON stream to its end, one line at a time.
-    async fn ndjson<T: serde::de::DeserializeOwned>(
-        &self,
-        op: &str,
-        response: reqwest::Response,
-    ) -> Result<Vec<T>, IpfsError> {
-        let mut body = response.bytes_stream();
-        let mut pending = Vec::new();
-        let mut items = Vec::new();
-        let mut parse_line = |line: &[u8]| -> Result<(), IpfsError> {
-            if !line.iter().all(u8::is_ascii_whitespace) {
-                items.push(
-                    serde_json::from_slice(line).map_err(|e| self.protocol(op, &e.to_string()))?,
-                );
-            }
-            Ok(())
-        };
-        while let Some(chunk) = body.next().await {
-            pending.extend_from_slice(&chunk.map_err(|e| self.interrupted(op, &e))?);
-            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = pending.drain(..=end).collect();
-                parse_line(&line)?;
-            }
-        }
-        parse_line(&pending)?;
-        Ok(items)
+        let request = self
+            .endpoint
+            .request(Method::POST, self.url(op))
+            .query(args);
+        self.endpoint.send(op, request, timeout).await
     }
 
     /// Runs the upload request while watching its progress: it fails when the
@@ -345,78 +327,16 @@ impl KuboClient {
         loop {
             tokio::select! {
                 result = &mut request => {
-                    return result.map_err(|e| self.transport(op, &e, limits.stall_timeout));
+                    return result.map_err(|e| self.endpoint.transport(op, &e, limits.stall_timeout));
                 }
                 _ = tick.tick() => {
                     let limit = if progress.sent() < total { limits.stall_timeout } else { limits.answer_timeout };
                     if progress.idle() > limit {
-                        return Err(self.timeout(op, limit));
+                        return Err(self.endpoint.timeout(op, limit));
                     }
                 }
             }
         }
-    }
-
-    fn transport(&self, op: &str, error: &reqwest::Error, timeout: Duration) -> IpfsError {
-        if error.is_timeout() {
-            self.timeout(op, timeout)
-        } else if error.is_connect() {
-            IpfsError::Unreachable {
-                endpoint: self.endpoint.clone(),
-                reason: root_cause(error),
-            }
-        } else {
-            self.interrupted(op, error)
-        }
-    }
-
-    fn interrupted(&self, op: &str, error: &reqwest::Error) -> IpfsError {
-        IpfsError::Interrupted {
-            op: op.to_owned(),
-            endpoint: self.endpoint.clone(),
-            reason: root_cause(error),
-        }
-    }
-
-    fn timeout(&self, op: &str, after: Duration) -> IpfsError {
-        IpfsError::Timeout {
-            op: op.to_owned(),
-            endpoint: self.endpoint.clone(),
-            after,
-        }
-    }
-
-    fn protocol(&self, op: &str, detail: &str) -> IpfsError {
-        IpfsError::Protocol {
-            op: op.to_owned(),
-            endpoint: self.endpoint.clone(),
-            detail: detail.to_owned(),
-        }
-    }
-}
-
-/// The URL without user-info, safe for logs and error messages.
-pub fn redacted(url: &Url) -> String {
-    let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.as_str().trim_end_matches('/').to_owned()
-}
-
-/// The innermost error message: "Connection refused (os error 111)" rather
-/// than reqwest's outer text, which repeats the full URL (and its query).
-pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(inner) = cause.source() {
-        cause = inner;
-    }
-    cause.to_string()
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
     }
 }
 
@@ -425,22 +345,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn credentials_never_show_in_the_endpoint() {
-        let client = KuboClient::new(Url::parse("https://user:secret@node.example:5001/").unwrap());
-        assert_eq!(client.endpoint(), "https://node.example:5001");
-    }
-
-    #[test]
     fn commands_go_under_api_v0() {
-        let client = KuboClient::new(Url::parse("http://127.0.0.1:5001").unwrap());
+        let client = KuboClient::new(Url::parse("http://127.0.0.1:5001").unwrap(), None);
         assert_eq!(
             client.url("pin/add").as_str(),
             "http://127.0.0.1:5001/api/v0/pin/add"
-        );
-        let behind_proxy = KuboClient::new(Url::parse("https://host/ipfs-api/").unwrap());
-        assert_eq!(
-            behind_proxy.url("id").as_str(),
-            "https://host/ipfs-api/api/v0/id"
         );
     }
 }

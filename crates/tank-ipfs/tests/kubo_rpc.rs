@@ -26,7 +26,7 @@ fn hls_folder(dir: &Path) {
 #[tokio::test]
 async fn an_uploaded_folder_is_pinned_and_readable() {
     let node = HarnessNode::start("primary").await;
-    let client = KuboClient::new(node.api.clone());
+    let client = KuboClient::new(node.api.clone(), None);
     let dir = tempfile::tempdir().unwrap();
     hls_folder(dir.path());
 
@@ -49,7 +49,7 @@ async fn an_uploaded_folder_is_pinned_and_readable() {
 #[tokio::test]
 async fn a_cid_never_added_is_reported_as_not_pinned() {
     let node = HarnessNode::start("primary").await;
-    let client = KuboClient::new(node.api.clone());
+    let client = KuboClient::new(node.api.clone(), None);
     let dir = tempfile::tempdir().unwrap();
     hls_folder(dir.path());
     let cid = folder_cid(dir.path()).unwrap();
@@ -63,11 +63,11 @@ async fn a_second_node_pins_by_cid_over_bitswap() {
     let backup = HarnessNode::start("backup").await;
     let dir = tempfile::tempdir().unwrap();
     hls_folder(dir.path());
-    let cid = KuboClient::new(source.api.clone())
+    let cid = KuboClient::new(source.api.clone(), None)
         .add_folder(dir.path(), LIMITS)
         .await
         .unwrap();
-    let client = KuboClient::new(backup.api.clone());
+    let client = KuboClient::new(backup.api.clone(), None);
 
     client.swarm_connect(&source.swarm, SHORT).await.unwrap();
     client.pin_add(&cid, Duration::from_secs(30)).await.unwrap();
@@ -81,7 +81,7 @@ async fn a_refused_connection_is_an_unreachable_node() {
     let node = HarnessNode::start("down").await;
     node.refuse_connections().await;
 
-    let err = KuboClient::new(node.api.clone())
+    let err = KuboClient::new(node.api.clone(), None)
         .version(SHORT)
         .await
         .unwrap_err();
@@ -97,7 +97,7 @@ async fn a_node_that_never_answers_times_out_on_time() {
     node.hang_next("pin/add", 1).await;
     let started = Instant::now();
 
-    let err = KuboClient::new(node.api.clone())
+    let err = KuboClient::new(node.api.clone(), None)
         .pin_add("QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN", SHORT)
         .await
         .unwrap_err();
@@ -114,7 +114,7 @@ async fn an_upload_to_a_hung_node_is_abandoned() {
     hls_folder(dir.path());
     let started = Instant::now();
 
-    let err = KuboClient::new(node.api.clone())
+    let err = KuboClient::new(node.api.clone(), None)
         .add_folder(dir.path(), LIMITS)
         .await
         .unwrap_err();
@@ -128,7 +128,7 @@ async fn an_error_answer_keeps_kubos_status_and_message() {
     let node = HarnessNode::start("failing").await;
     node.fail_next("pin/add", 1).await;
 
-    let err = KuboClient::new(node.api.clone())
+    let err = KuboClient::new(node.api.clone(), None)
         .pin_add("QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN", SHORT)
         .await
         .unwrap_err();
@@ -141,7 +141,7 @@ async fn an_error_answer_keeps_kubos_status_and_message() {
 #[tokio::test]
 async fn a_lying_pin_is_caught_by_pin_ls() {
     let node = HarnessNode::start("liar").await;
-    let client = KuboClient::new(node.api.clone());
+    let client = KuboClient::new(node.api.clone(), None);
     let dir = tempfile::tempdir().unwrap();
     hls_folder(dir.path());
     let cid = client.add_folder(dir.path(), LIMITS).await.unwrap();

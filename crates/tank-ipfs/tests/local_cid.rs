@@ -37,7 +37,7 @@ async fn assert_same_cid_as_kubo(node: &HarnessNode, folder: &Path) {
     let local = folder_cid(folder).unwrap();
     let oracle = node.kubo_hash(folder).await;
     assert_eq!(local, oracle, "local CID differs from kubo's only-hash");
-    let uploaded = KuboClient::new(node.api.clone())
+    let uploaded = KuboClient::new(node.api.clone(), None)
         .add_folder(folder, LIMITS)
         .await
         .unwrap();

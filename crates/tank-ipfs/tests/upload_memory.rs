@@ -63,7 +63,7 @@ fn folder_of(size: u64) -> tempfile::TempDir {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_does_not_grow_with_the_size_of_the_upload() {
     let node = HarnessNode::start("sink").await;
-    let client = KuboClient::new(node.api.clone());
+    let client = KuboClient::new(node.api.clone(), None);
     let limits = UploadLimits {
         stall_timeout: Duration::from_secs(60),
         answer_timeout: Duration::from_secs(300),

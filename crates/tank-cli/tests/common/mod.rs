@@ -17,16 +17,19 @@ retries = 5
 backoff = ["50ms"]
 attempt_timeout = "3s"
 fetch_timeout = "5s"
+poll_interval = "100ms"
+breaker_cooldown = "2s"
 [encoding]
 preset = "ultrafast"
 segment_seconds = 2
 "#;
 
-pub const NODE_NAMES: [&str; 3] = ["supernode", "backup-1", "backup-2"];
+pub const NODE_NAMES: [&str; 4] = ["supernode", "backup-1", "backup-2", "backup-3"];
 
 pub struct World {
     pub dir: tempfile::TempDir,
-    /// `supernode` (primary), `backup-1`, `backup-2`, as many as asked for.
+    /// `supernode` (primary), `backup-1`, `backup-2`, `backup-3`, as many
+    /// as asked for.
     pub nodes: Vec<HarnessNode>,
     pub config: PathBuf,
 }
@@ -46,9 +49,13 @@ impl World {
         world
     }
 
-    /// Rewrites the config: [`FAST`], then `extra` TOML, then the nodes.
+    /// Rewrites the config: [`FAST`], this world's own keyring service,
+    /// then `extra` TOML (more tables, more `[[nodes]]`), then the kubo nodes.
     pub fn write_config(&self, extra: &str) {
-        let mut text = format!("{FAST}\n{extra}\n");
+        let mut text = format!(
+            "{FAST}\n[secrets]\nservice = \"{}\"\n{extra}\n",
+            self.keyring_service()
+        );
         for (i, node) in self.nodes.iter().enumerate() {
             let role = if i == 0 { "primary" } else { "backup" };
             text.push_str(&format!(
@@ -66,8 +73,74 @@ impl World {
         std::fs::write(&self.config, text.replace(from, to)).unwrap();
     }
 
+    /// A keyring service name no other test shares.
+    pub fn keyring_service(&self) -> String {
+        let unique = self
+            .dir
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        format!("tank-test-{unique}")
+    }
+
+    /// Stores a secret with `tank secret set`, as an operator would (needs a
+    /// Secret Service: scripts/test.sh runs the tests in a D-Bus session
+    /// with gnome-keyring).
+    pub async fn secret(&self, key: &str, value: &str) {
+        use tokio::io::AsyncWriteExt;
+        let mut child = self
+            .tank_command(&["secret", "set", key])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{value}\n").as_bytes())
+            .await
+            .unwrap();
+        let run = Run::from(child.wait_with_output().await.unwrap());
+        assert_eq!(run.code, 0, "tank secret set {key}: {}", run.stderr);
+    }
+
     pub fn node(&self, name: &str) -> &HarnessNode {
         self.nodes.iter().find(|n| n.name == name).unwrap()
+    }
+
+    pub fn node_mut(&mut self, name: &str) -> &mut HarnessNode {
+        self.nodes.iter_mut().find(|n| n.name == name).unwrap()
+    }
+
+    /// Polls `tank job <id>` until `ready` says so (a minute at most).
+    pub async fn wait_for_job(&self, id: u64, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let run = self.tank(&["job", &id.to_string(), "--json"]).await;
+            if run.code == 0 {
+                let report = run.json();
+                if ready(&report) {
+                    return report;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job {id} never reached: {what}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `tank daemon`, running until [`stop_gracefully`].
+    pub fn start_daemon(&self) -> tokio::process::Child {
+        self.tank_command(&["daemon"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -147,6 +220,16 @@ impl Run {
             )
         })
     }
+}
+
+/// SIGTERM, as systemd stops a service; returns the exit code.
+pub async fn stop_gracefully(child: &mut tokio::process::Child) -> i32 {
+    let pid = child.id().expect("still running");
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    child.wait().await.unwrap().code().unwrap_or(-1)
 }
 
 /// Names of the nodes holding verified replicas, in the report's order.

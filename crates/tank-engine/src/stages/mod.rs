@@ -46,6 +46,26 @@ pub(crate) enum StepError {
     NotPinned { cid: String },
     #[error("the node served a manifest.m3u8 that differs from ours")]
     ManifestDiffers,
+    #[error("the gateway served a manifest.m3u8 that differs from ours")]
+    GatewayDiffers,
+    #[error("{0}")]
+    Skipped(String),
+    #[error("the pinning service reports the pin failed: {0}")]
+    ServiceFailed(String),
+    #[error("no cluster peer pinned it: {0}")]
+    ClusterFailed(String),
+    #[error("still not pinned after {0}")]
+    StillPending(String),
+}
+
+impl StepError {
+    /// Retrying on the same node cannot help.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            StepError::Skipped(_) | StepError::Ipfs(tank_ipfs::IpfsError::Unauthorized { .. })
+        )
+    }
 }
 
 impl crate::attempts::AttemptError for StepError {
@@ -53,6 +73,13 @@ impl crate::attempts::AttemptError for StepError {
         match self {
             StepError::Ipfs(e) => e.http_status(),
             _ => None,
+        }
+    }
+
+    fn counts_against_node(&self) -> bool {
+        match self {
+            StepError::Ipfs(e) => e.counts_against_node(),
+            _ => false,
         }
     }
 }
@@ -67,6 +94,10 @@ pub(crate) enum Outcome {
     },
     /// The job was asked to stop: nothing to commit, it resumes from here.
     Stopped,
+    /// The quorum cannot be met now: park the job for the pin queue.
+    Park {
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -91,12 +122,12 @@ impl Stage<'_> {
         let order = self.config.ordered_nodes();
         order
             .iter()
-            .filter_map(|c| self.nodes.iter().find(|n| n.name == c.name))
+            .filter_map(|c| self.nodes.iter().find(|n| n.name() == c.name))
             .collect()
     }
 
     pub fn node(&self, name: &str) -> Option<&Node> {
-        self.nodes.iter().find(|n| n.name == name)
+        self.nodes.iter().find(|n| n.name() == name)
     }
 
     /// A field the runner committed earlier; its absence is a bug.

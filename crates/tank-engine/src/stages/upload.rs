@@ -1,10 +1,11 @@
-//! `uploading`: the HLS folder goes to the first node that takes it with
-//! the right CID: the primary, else each backup in turn. One node failing
-//! never stops the job; only no node at all does.
+//! `uploading`: the HLS folder goes to the first kubo node that takes it
+//! with the right CID: the primary, else each backup in turn (nodes whose
+//! breaker is open last). One node failing never stops the job; only no
+//! node at all does.
 
 use std::path::Path;
 
-use tank_ipfs::UploadLimits;
+use tank_ipfs::{KuboClient, UploadLimits};
 
 use super::{Outcome, Stage, StepError};
 use crate::job::JobState;
@@ -19,15 +20,38 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
         .committed(&stage.job.expected_cid, "expected CID")
         .to_owned();
     let mut failures = Vec::new();
-    for node in stage.ordered_nodes() {
-        match put_folder(stage, node, Path::new(&folder), &expected, 1).await {
+    // Nodes whose breaker is open go last: tried only if the others fail.
+    let mut nodes = stage.ordered_nodes();
+    nodes.sort_by_key(|n| stage.recorder.breakers.allows(n.name()).is_err());
+    for node in nodes {
+        let Some(kubo) = node.kubo() else { continue };
+        match put_folder(stage, node, kubo, Path::new(&folder), &expected, 1).await {
             Ok(()) => {
-                return Outcome::Next(
-                    JobState::Pinning,
-                    vec![Field::Cid(expected), Field::UploadedTo(node.name.clone())],
-                )
+                let mut fields = vec![
+                    Field::Cid(expected),
+                    Field::UploadedTo(node.name().to_owned()),
+                ];
+                // Where other nodes can fetch from, asked while the node
+                // answers: it may stop answering its API and still serve
+                // blocks.
+                let timeout = stage.config.pinning.attempt_timeout;
+                if let Ok(identity) = stage
+                    .recorder
+                    .call(node.name(), "id", 1, kubo.id(timeout))
+                    .await
+                {
+                    let addresses: Vec<String> = identity
+                        .addresses
+                        .into_iter()
+                        .filter(|a| a.contains("/p2p/"))
+                        .collect();
+                    fields.push(Field::SourceAddresses(
+                        serde_json::to_string(&addresses).expect("serialisable"),
+                    ));
+                }
+                return Outcome::Next(JobState::Pinning, fields);
             }
-            Err(e) => failures.push(format!("{}: {e}", node.name)),
+            Err(e) => failures.push(format!("{}: {e}", node.name())),
         }
     }
     Outcome::infrastructure(format!(
@@ -40,6 +64,7 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
 pub(crate) async fn put_folder(
     stage: &Stage<'_>,
     node: &Node,
+    kubo: &KuboClient,
     folder: &Path,
     expected: &str,
     attempt: u32,
@@ -51,8 +76,8 @@ pub(crate) async fn put_folder(
     };
     stage
         .recorder
-        .call(&node.name, "add", attempt, async {
-            let got = node.client.add_folder(folder, limits).await?;
+        .call(node.name(), "add", attempt, async {
+            let got = kubo.add_folder(folder, limits).await?;
             if got == expected {
                 Ok(())
             } else {

@@ -1,16 +1,62 @@
-//! `verifying`: before a job is done, its manifest must come back from a
-//! replica byte for byte (`cat <cid>/manifest.m3u8`). The 3Speak encoder
-//! looked for a file name it never wrote and "proceeded anyway"; we do not.
+//! `verifying`: before a job is done, its manifest must come back byte for
+//! byte: `cat <cid>/manifest.m3u8` on a kubo replica, else through a
+//! replica's gateway, else from another kubo node (which must fetch it from
+//! the network). The 3Speak encoder looked for a file name it never wrote
+//! and "proceeded anyway"; we do not.
 
 use std::path::Path;
+use std::time::Duration;
 
+use tank_ipfs::{GatewayClient, IpfsError, KuboClient};
 use tank_media::MASTER_PLAYLIST;
 
+use super::pin::{replica_node, MAX_MANIFEST_BYTES};
 use super::{Outcome, Stage, StepError};
 use crate::job::JobState;
+use crate::nodes::Node;
 
-/// A master playlist larger than this is not ours.
-const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
+/// Where the manifest is read back from.
+enum ReadBack<'a> {
+    Cat(&'a Node, &'a KuboClient),
+    Gateway(&'a Node, &'a GatewayClient),
+}
+
+impl ReadBack<'_> {
+    fn node(&self) -> &Node {
+        match self {
+            ReadBack::Cat(node, _) | ReadBack::Gateway(node, _) => node,
+        }
+    }
+
+    fn op(&self) -> &'static str {
+        match self {
+            ReadBack::Cat(..) => "cat",
+            ReadBack::Gateway(..) => "gateway",
+        }
+    }
+
+    /// The manifest as served, and the error its differing from ours is.
+    async fn fetch(
+        &self,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<(Vec<u8>, StepError), IpfsError> {
+        Ok(match self {
+            ReadBack::Cat(_, kubo) => (
+                kubo.cat(path, MAX_MANIFEST_BYTES, timeout).await?,
+                StepError::ManifestDiffers,
+            ),
+            ReadBack::Gateway(_, gateway) => (
+                gateway.fetch(path, MAX_MANIFEST_BYTES, timeout).await?,
+                StepError::GatewayDiffers,
+            ),
+        })
+    }
+}
+
+fn cat(node: &Node) -> Option<ReadBack<'_>> {
+    node.kubo().map(|kubo| ReadBack::Cat(node, kubo))
+}
 
 pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
     let cid = stage.committed(&stage.job.cid, "CID");
@@ -26,33 +72,45 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
         Ok(replicas) => replicas,
         Err(e) => return Outcome::infrastructure(e),
     };
+    let nodes = stage.ordered_nodes();
+    let holds = |n: &Node| replicas.iter().any(|r| replica_node(&r.node) == n.name());
+    let mut order: Vec<ReadBack> = nodes
+        .iter()
+        .filter(|n| holds(n))
+        .filter_map(|n| cat(n))
+        .collect();
+    order.extend(nodes.iter().filter(|n| holds(n)).filter_map(|n| {
+        n.gateway
+            .as_ref()
+            .map(|gateway| ReadBack::Gateway(n, gateway))
+    }));
+    order.extend(nodes.iter().filter(|n| !holds(n)).find_map(|n| cat(n)));
+
     let timeout = stage.config.pinning.attempt_timeout;
     let path = format!("{cid}/{MASTER_PLAYLIST}");
     let mut failures = Vec::new();
-    for replica in replicas {
-        let Some(node) = stage.node(&replica.node) else {
-            continue;
-        };
+    for read_back in order {
+        let node = read_back.node();
         let served = stage
             .recorder
-            .call(&node.name, "cat", 1, async {
-                let bytes = node.client.cat(&path, MAX_MANIFEST_BYTES, timeout).await?;
+            .call(node.name(), read_back.op(), 1, async {
+                let (bytes, differs) = read_back.fetch(&path, timeout).await?;
                 if bytes == local {
                     Ok(())
                 } else {
-                    Err(StepError::ManifestDiffers)
+                    Err(differs)
                 }
             })
             .await;
         match served {
             Ok(()) => return Outcome::Next(JobState::Done, vec![]),
-            Err(e) => failures.push(format!("{}: {e}", node.name)),
+            Err(e) => failures.push(format!("{}: {e}", node.name())),
         }
     }
     Outcome::infrastructure(format!(
-        "{path} could not be read back from any replica ({})",
+        "{path} could not be read back ({})",
         if failures.is_empty() {
-            "no replica recorded".to_owned()
+            "no node to read it from".to_owned()
         } else {
             failures.join("; ")
         }

@@ -7,6 +7,15 @@
 //! job. Several `tank` processes may share a database; which process works
 //! on a job is decided by a lock on the job's folder (see `engine`), not
 //! here.
+//!
+//! `health.rs` holds node health and circuit breakers, `audits.rs` the audit
+//! log and alert rate limits; both are parts of the same database.
+
+mod audits;
+mod health;
+
+pub use audits::{AuditOutcome, AuditRecord};
+pub use health::{BreakerState, HealthRow, HealthSample, MonitorState};
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,10 +23,23 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
 
-use crate::job::{Attempt, JobId, JobState, JobSummary, Replica, StateChange};
+use crate::job::{
+    Attempt, AttemptFilter, JobAttempt, JobId, JobState, JobSummary, Replica, StateChange,
+};
+
+/// How long a call waits for another process's write to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
 
 /// The schema, one entry per version; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE jobs (
         id            INTEGER PRIMARY KEY AUTOINCREMENT,
         input         TEXT    NOT NULL,
@@ -65,7 +87,51 @@ const MIGRATIONS: &[&str] = &[r#"
         verified_at  INTEGER NOT NULL,
         PRIMARY KEY (job_id, node)
     );
-"#];
+"#,
+    r#"
+    ALTER TABLE jobs ADD COLUMN source_addresses TEXT;
+    ALTER TABLE jobs ADD COLUMN next_attempt_at INTEGER;
+    ALTER TABLE jobs ADD COLUMN park_rounds INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN parked_since INTEGER;
+    CREATE TABLE node_health (
+        node              TEXT PRIMARY KEY,
+        state             TEXT    NOT NULL DEFAULT 'unknown',
+        since             INTEGER,
+        ok_streak         INTEGER NOT NULL DEFAULT 0,
+        fail_streak       INTEGER NOT NULL DEFAULT 0,
+        breaker_failures  INTEGER NOT NULL DEFAULT 0,
+        breaker_opens     INTEGER NOT NULL DEFAULT 0,
+        open_until        INTEGER,
+        last_canary_at    INTEGER,
+        updated_at        INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE node_samples (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        node        TEXT    NOT NULL,
+        at          INTEGER NOT NULL,
+        probe       TEXT    NOT NULL,
+        ok          INTEGER NOT NULL,
+        latency_ms  INTEGER,
+        detail      TEXT,
+        repo_size   INTEGER,
+        storage_max INTEGER
+    );
+    CREATE INDEX node_samples_by_node ON node_samples(node, at);
+    CREATE TABLE audits (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id   INTEGER NOT NULL REFERENCES jobs(id),
+        node     TEXT    NOT NULL,
+        at       INTEGER NOT NULL,
+        outcome  TEXT    NOT NULL,
+        detail   TEXT
+    );
+    CREATE INDEX audits_by_job ON audits(job_id);
+    CREATE TABLE alerts_sent (
+        key  TEXT PRIMARY KEY,
+        at   INTEGER NOT NULL
+    );
+"#,
+];
 
 /// A column a state change may set along with the state.
 #[derive(Debug, Clone)]
@@ -78,34 +144,50 @@ pub enum Field {
     ExpectedCid(String),
     Cid(String),
     UploadedTo(String),
+    /// The upload node's swarm addresses (JSON list), asked right after the
+    /// upload while it answered: where other nodes fetch from.
+    SourceAddresses(String),
+    /// Parked jobs: when the pin queue tries again (ms since the epoch).
+    NextAttemptAt(i64),
+    /// Parked jobs: one more round of waiting, and since when it waits
+    /// (kept from the first round).
+    ParkRound {
+        now: i64,
+    },
 }
 
 impl Field {
-    fn column(&self) -> &'static str {
+    /// The `column = ?` assignment and its value.
+    fn assignment(&self) -> (&'static str, rusqlite::types::Value) {
+        use rusqlite::types::Value;
         match self {
-            Field::SourcePath(_) => "source_path",
-            Field::SourceInfo(_) => "source_info",
-            Field::Encoder(_) => "encoder",
-            Field::OutputDir(_) => "output_dir",
-            Field::Renditions(_) => "renditions",
-            Field::ExpectedCid(_) => "expected_cid",
-            Field::Cid(_) => "cid",
-            Field::UploadedTo(_) => "uploaded_to",
+            Field::SourcePath(v) => ("source_path = ?", Value::Text(v.clone())),
+            Field::SourceInfo(v) => ("source_info = ?", Value::Text(v.clone())),
+            Field::Encoder(v) => ("encoder = ?", Value::Text(v.clone())),
+            Field::OutputDir(v) => ("output_dir = ?", Value::Text(v.clone())),
+            Field::Renditions(v) => ("renditions = ?", Value::Text(v.clone())),
+            Field::ExpectedCid(v) => ("expected_cid = ?", Value::Text(v.clone())),
+            Field::Cid(v) => ("cid = ?", Value::Text(v.clone())),
+            Field::UploadedTo(v) => ("uploaded_to = ?", Value::Text(v.clone())),
+            Field::SourceAddresses(v) => ("source_addresses = ?", Value::Text(v.clone())),
+            Field::NextAttemptAt(at) => ("next_attempt_at = ?", Value::Integer(*at)),
+            Field::ParkRound { now } => (
+                "park_rounds = park_rounds + 1, parked_since = COALESCE(parked_since, ?)",
+                Value::Integer(*now),
+            ),
         }
     }
+}
 
-    fn value(&self) -> &str {
-        match self {
-            Field::SourcePath(v)
-            | Field::SourceInfo(v)
-            | Field::Encoder(v)
-            | Field::OutputDir(v)
-            | Field::Renditions(v)
-            | Field::ExpectedCid(v)
-            | Field::Cid(v)
-            | Field::UploadedTo(v) => v,
-        }
-    }
+/// A job waiting for its quorum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedJob {
+    pub id: JobId,
+    pub work_dir: String,
+    /// Rounds it has been parked so far.
+    pub rounds: u32,
+    /// When it was first parked (ms since the epoch).
+    pub since: i64,
 }
 
 /// A job row as stored.
@@ -125,6 +207,7 @@ pub struct JobRow {
     pub expected_cid: Option<String>,
     pub cid: Option<String>,
     pub uploaded_to: Option<String>,
+    pub source_addresses: Option<String>,
     pub progress: Option<String>,
     pub error: Option<String>,
     pub retryable: Option<bool>,
@@ -176,17 +259,34 @@ impl Store {
             source,
         };
         let conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(open_err)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         let store = Store {
             conn: Arc::new(Mutex::new(conn)),
         };
-        store.migrate().map_err(open_err)?;
-        Ok(store)
+        // Another process (the daemon) may be writing: SQLite can answer
+        // "busy" here without waiting, so wait ourselves.
+        let started = std::time::Instant::now();
+        loop {
+            match store.initialise() {
+                Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other.map(|()| store).map_err(open_err),
+            }
+        }
+    }
+
+    /// WAL with full syncs (commits survive power loss), foreign keys, schema.
+    fn initialise(&self) -> rusqlite::Result<()> {
+        {
+            let conn = self.conn();
+            let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                conn.pragma_update(None, "journal_mode", "WAL")?;
+            }
+            conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        }
+        self.migrate()
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -231,7 +331,8 @@ impl Store {
         self.conn()
             .query_row(
                 "SELECT id, input, state, created_at, updated_at, work_dir, source_path, source_info, encoder,
-                        output_dir, renditions, expected_cid, cid, uploaded_to, progress, error, retryable, failed_stage
+                        output_dir, renditions, expected_cid, cid, uploaded_to, progress, error, retryable, failed_stage,
+                        source_addresses
                  FROM jobs WHERE id = ?1",
                 [id],
                 |r| {
@@ -256,6 +357,7 @@ impl Store {
                         failed_stage: r
                             .get::<_, Option<String>>(17)?
                             .and_then(|s| JobState::parse(&s)),
+                        source_addresses: r.get(18)?,
                     })
                 },
             )
@@ -293,6 +395,57 @@ impl Store {
         )
     }
 
+    /// Parks a job in `awaiting_replicas` (retryable) until `next_attempt_at`:
+    /// its quorum cannot be met now.
+    pub fn park(
+        &self,
+        id: JobId,
+        from: JobState,
+        reason: &str,
+        next_attempt_at: i64,
+    ) -> Result<(), StoreError> {
+        let fields = [
+            Field::NextAttemptAt(next_attempt_at),
+            Field::ParkRound { now: now_ms() },
+        ];
+        self.transition_with(
+            id,
+            from,
+            JobState::AwaitingReplicas,
+            &fields,
+            Some((reason, true)),
+            Some(reason),
+        )
+    }
+
+    /// How many times the job has been parked so far.
+    pub fn park_rounds(&self, id: JobId) -> Result<u32, StoreError> {
+        self.conn()
+            .query_row("SELECT park_rounds FROM jobs WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or(StoreError::NoSuchJob(id))
+    }
+
+    /// Parked jobs whose next try is due, oldest first.
+    pub fn due_parked(&self, now: i64) -> Result<Vec<ParkedJob>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, work_dir, park_rounds, parked_since FROM jobs
+             WHERE state = 'awaiting_replicas' AND next_attempt_at <= ?1 ORDER BY next_attempt_at",
+        )?;
+        let rows = stmt.query_map([now], |r| {
+            Ok(ParkedJob {
+                id: r.get(0)?,
+                work_dir: r.get(1)?,
+                rounds: r.get(2)?,
+                since: r.get::<_, Option<i64>>(3)?.unwrap_or(now),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn transition_with(
         &self,
         id: JobId,
@@ -314,9 +467,10 @@ impl Store {
         };
         let (to_name, from_name) = (to.as_str(), from.as_str());
         let mut values: Vec<&dyn ToSql> = vec![&to_name, &now, &error, &retryable, &failed_stage];
-        let field_values: Vec<&str> = fields.iter().map(Field::value).collect();
-        for (field, value) in fields.iter().zip(&field_values) {
-            sql.push_str(&format!(", {} = ?", field.column()));
+        let assignments: Vec<_> = fields.iter().map(Field::assignment).collect();
+        for (assignment, value) in &assignments {
+            sql.push_str(", ");
+            sql.push_str(assignment);
             values.push(value);
         }
         sql.push_str(" WHERE id = ? AND state = ?");
@@ -378,6 +532,36 @@ impl Store {
             ],
         )?;
         Ok(())
+    }
+
+    /// Attempts matching `filter`, newest first.
+    pub fn find_attempts(&self, filter: &AttemptFilter) -> Result<Vec<JobAttempt>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT job_id, node, op, attempt, ok, error, duration_ms, started_at, http_status FROM attempts
+             WHERE (?1 IS NULL OR job_id = ?1) AND (?2 IS NULL OR node = ?2 OR node LIKE ?2 || '/%')
+               AND (?3 = 0 OR ok = 0)
+             ORDER BY id DESC LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(
+            params![filter.job, filter.node, filter.failed_only, filter.limit],
+            |r| {
+                Ok(JobAttempt {
+                    job: r.get(0)?,
+                    attempt: Attempt {
+                        node: r.get(1)?,
+                        op: r.get(2)?,
+                        attempt: r.get(3)?,
+                        ok: r.get(4)?,
+                        error: r.get(5)?,
+                        ms: r.get::<_, i64>(6)? as u64,
+                        started_at: rfc3339(r.get(7)?),
+                        http_status: r.get(8)?,
+                    },
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn attempts(&self, job: JobId) -> Result<Vec<Attempt>, StoreError> {
@@ -467,7 +651,8 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Jobs that are not finished, with their folders, oldest first.
+    /// Jobs stopped mid-work (not finished, not parked), with their folders,
+    /// oldest first.
     pub fn unfinished(&self) -> Result<Vec<(JobId, String)>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(

@@ -1,0 +1,182 @@
+//! Tiers of different node kinds, circuit breakers and flapping nodes.
+//!
+//! IPFS Cluster and the Pinning Service API cannot run here: their TEST
+//! DOUBLES (tests/harness/cluster_double.py, pinning_service_double.py)
+//! speak the documented wire formats and pin on real kubo harness nodes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{attempts_of, replica_nodes, World};
+use serde_json::json;
+use tank_testkit::{ClusterDouble, HarnessNode, PinningServiceDouble};
+
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn each_cluster_peer_that_pins_counts_as_a_replica() {
+    let world = World::with_nodes(1).await;
+    let (peer_a, peer_b) = tokio::join!(HarnessNode::start("peer-a"), HarnessNode::start("peer-b"));
+    let cluster = ClusterDouble::start(&[&peer_a, &peer_b], Some("tank:cluster-pass")).await;
+    world.write_config(&format!(
+        "[[nodes]]\nname = \"cluster\"\nkind = \"cluster\"\napi = \"{}\"\nauth = \"jwt\"\nusername = \"tank\"\n",
+        cluster.api
+    ));
+    world.edit_config("[pinning]\n", "[pinning]\nquorum = 3\n");
+    world.secret("node:cluster", "cluster-pass").await;
+
+    let (code, report) = world.encode(&world.short_clip()).await;
+
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        sorted(replica_nodes(&report)),
+        ["cluster/peer-a", "cluster/peer-b", "supernode"]
+    );
+    let cid = report["cid"].as_str().unwrap();
+    assert!(
+        peer_a.has_pin(cid).await && peer_b.has_pin(cid).await,
+        "the peers' kubo nodes hold it"
+    );
+    let calls = cluster.calls().await;
+    assert!(
+        calls.get("POST /token").copied().unwrap_or(0) >= 1,
+        "JWT auth was used: {calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_cluster_that_is_down_hands_over_to_the_next_tier() {
+    let world = World::with_nodes(1).await;
+    let (peer, service_store) = tokio::join!(
+        HarnessNode::start("peer"),
+        HarnessNode::start("service-store")
+    );
+    let cluster = ClusterDouble::start(&[&peer], None).await;
+    cluster.refuse_connections().await;
+    let service = PinningServiceDouble::start(&service_store, "service-token").await;
+    world.write_config(&format!(
+        "[[nodes]]\nname = \"cluster\"\nkind = \"cluster\"\napi = \"{}\"\ntier = 1\n\
+         [[nodes]]\nname = \"pinata\"\nkind = \"pinning-service\"\napi = \"{}\"\ntier = 2\n",
+        cluster.api, service.api
+    ));
+    world.secret("node:pinata", "service-token").await;
+
+    let (code, report) = world.encode(&world.short_clip()).await;
+
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(sorted(replica_nodes(&report)), ["pinata", "supernode"]);
+    let cluster_tries = attempts_of(&report, "cluster", "cluster pin");
+    assert!(
+        !cluster_tries.is_empty() && cluster_tries.iter().all(|(_, ok, _)| !ok),
+        "{cluster_tries:?}"
+    );
+    assert!(service_store.has_pin(report["cid"].as_str().unwrap()).await);
+}
+
+#[tokio::test]
+async fn a_pinning_service_that_reports_failed_is_not_a_replica() {
+    let world = World::with_nodes(1).await;
+    let (service_store, backup) = tokio::join!(
+        HarnessNode::start("service-store"),
+        HarnessNode::start("backup")
+    );
+    let service = PinningServiceDouble::start(&service_store, "service-token").await;
+    service.fail_next_pins(10).await;
+    world.write_config(&format!(
+        "[[nodes]]\nname = \"pinata\"\nkind = \"pinning-service\"\napi = \"{}\"\ntier = 1\n\
+         [[nodes]]\nname = \"last-resort\"\napi = \"{}\"\ntier = 2\n",
+        service.api, backup.api
+    ));
+    world.secret("node:pinata", "service-token").await;
+
+    let (code, report) = world.encode(&world.short_clip()).await;
+
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(sorted(replica_nodes(&report)), ["last-resort", "supernode"]);
+    let polls = attempts_of(&report, "pinata", "service status");
+    assert!(
+        polls
+            .iter()
+            .any(|(_, ok, e)| !ok && e.contains("reports the pin failed")),
+        "{polls:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_breaker_skips_a_dead_node_without_calling_it() {
+    let world = World::with_nodes(3).await;
+    world.edit_config(
+        "breaker_cooldown = \"2s\"",
+        "breaker_cooldown = \"10m\"\nbreaker_failures = 1",
+    );
+    let hung = world.node("backup-1");
+    hung.fault(json!({"op": "*", "action": "hang"})).await;
+
+    let (first_code, first) = world.encode(&world.short_clip()).await;
+    assert_eq!(first_code, 0, "{first:#}");
+    let calls_after_first = hung.calls().await;
+
+    let (second_code, second) = world.encode(&world.short_clip()).await;
+
+    assert_eq!(second_code, 0, "{second:#}");
+    assert_eq!(sorted(replica_nodes(&second)), ["backup-2", "supernode"]);
+    assert_eq!(
+        hung.calls().await,
+        calls_after_first,
+        "the second job never called the dead node"
+    );
+    let skipped = attempts_of(&second, "backup-1", "pin");
+    assert_eq!(skipped.len(), 1, "{:#}", second["attempts"]);
+    assert!(
+        skipped[0].2.contains("circuit breaker open"),
+        "{}",
+        skipped[0].2
+    );
+}
+
+#[tokio::test]
+async fn a_flapping_node_does_not_stall_a_job() {
+    let world = World::with_nodes(3).await;
+    let flapping = world.node("backup-1");
+    let clip = world.short_clip();
+    let encode = world.encode(&clip);
+    tokio::pin!(encode);
+
+    // The node is refused and accepted again every 150 ms until the job ends.
+    let (code, report) = loop {
+        tokio::select! {
+            outcome = &mut encode => break outcome,
+            _ = async {
+                flapping.refuse_connections().await;
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                flapping.accept_connections().await;
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            } => {}
+        }
+    };
+
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["state"], "done");
+    assert_eq!(replica_nodes(&report).len(), 2);
+}
+
+#[tokio::test]
+async fn a_kubo_node_behind_api_authorization_takes_its_token_from_the_keyring() {
+    let world = World::with_nodes(1).await;
+    let guarded = HarnessNode::start_with_auth("guarded", "bearer:node-token").await;
+    world.write_config(&format!(
+        "[[nodes]]\nname = \"guarded\"\napi = \"{}\"\nauth = \"bearer\"\n",
+        guarded.api
+    ));
+    world.secret("node:guarded", "node-token").await;
+
+    let (code, report) = world.encode(&world.short_clip()).await;
+
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(sorted(replica_nodes(&report)), ["guarded", "supernode"]);
+    assert!(guarded.has_pin(report["cid"].as_str().unwrap()).await);
+}

@@ -1,0 +1,279 @@
+//! Alerts to webhooks (Discord, Slack, or generic JSON) when a node goes
+//! down or recovers, when a vanished replica cannot be restored, and when
+//! failed calls or failed verifications spike. Each alert is sent at most
+//! once per `[alerting] min_interval` per webhook, across restarts. A
+//! webhook's URL is a secret (it carries a token) and is never logged.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tank_ipfs::Secret;
+
+use crate::config::{AlertKind, AlertTarget};
+use crate::engine::Engine;
+use crate::health::HealthChange;
+use crate::job::JobId;
+use crate::store::{now_ms, rfc3339};
+
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Something an operator should hear about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Alert {
+    NodeDown {
+        node: String,
+        detail: Option<String>,
+    },
+    NodeRecovered {
+        node: String,
+    },
+    ReplicaMissing {
+        job: JobId,
+        replica: String,
+        detail: String,
+    },
+    RetrySpike {
+        failures: u32,
+        window: Duration,
+    },
+    VerifySpike {
+        failures: u32,
+        window: Duration,
+    },
+}
+
+impl Alert {
+    /// Alerts from a node's state change (none for moves within "up").
+    pub fn from_change(change: &HealthChange) -> Option<Alert> {
+        match (change.from.as_str(), change.to.as_str()) {
+            (_, "down") => Some(Alert::NodeDown {
+                node: change.node.clone(),
+                detail: change.detail.clone(),
+            }),
+            ("down", _) => Some(Alert::NodeRecovered {
+                node: change.node.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    pub fn event(&self) -> &'static str {
+        match self {
+            Alert::NodeDown { .. } => "node_down",
+            Alert::NodeRecovered { .. } => "node_recovered",
+            Alert::ReplicaMissing { .. } => "replica_missing",
+            Alert::RetrySpike { .. } => "retry_spike",
+            Alert::VerifySpike { .. } => "verification_spike",
+        }
+    }
+
+    /// What makes two alerts "the same" for rate limiting.
+    fn key(&self) -> String {
+        match self {
+            Alert::NodeDown { node, .. } | Alert::NodeRecovered { node } => {
+                format!("{}:{node}", self.event())
+            }
+            Alert::ReplicaMissing { job, replica, .. } => {
+                format!("{}:{job}:{replica}", self.event())
+            }
+            Alert::RetrySpike { .. } | Alert::VerifySpike { .. } => self.event().to_owned(),
+        }
+    }
+
+    pub fn message(&self) -> String {
+        let minutes = |w: &Duration| w.as_secs() / 60;
+        match self {
+            Alert::NodeDown { node, detail } => match detail {
+                Some(detail) => format!("IPFS node {node} is DOWN: {detail}"),
+                None => format!("IPFS node {node} is DOWN"),
+            },
+            Alert::NodeRecovered { node } => format!("IPFS node {node} has recovered"),
+            Alert::ReplicaMissing {
+                job,
+                replica,
+                detail,
+            } => {
+                format!("job {job}: the replica on {replica} vanished and could not be restored: {detail}")
+            }
+            Alert::RetrySpike { failures, window } => {
+                format!(
+                    "{failures} calls to IPFS nodes failed in the last {} minutes",
+                    minutes(window)
+                )
+            }
+            Alert::VerifySpike { failures, window } => {
+                format!(
+                    "{failures} replica verifications failed in the last {} minutes",
+                    minutes(window)
+                )
+            }
+        }
+    }
+
+    fn fields(&self) -> Value {
+        match self {
+            Alert::NodeDown { node, .. } | Alert::NodeRecovered { node } => json!({ "node": node }),
+            Alert::ReplicaMissing { job, replica, .. } => json!({ "job": job, "replica": replica }),
+            Alert::RetrySpike { failures, window } | Alert::VerifySpike { failures, window } => {
+                json!({ "failures": failures, "window_seconds": window.as_secs() })
+            }
+        }
+    }
+
+    /// The webhook body for a kind of target.
+    pub fn payload(&self, kind: AlertKind) -> Value {
+        let text = format!("Tank Encoder: {}", self.message());
+        match kind {
+            AlertKind::Discord => json!({ "content": text }),
+            AlertKind::Slack => json!({ "text": text }),
+            AlertKind::Json => {
+                let mut body = json!({
+                    "source": "tank-encoder",
+                    "event": self.event(),
+                    "message": self.message(),
+                    "at": rfc3339(now_ms()),
+                });
+                if let (Some(body), Value::Object(fields)) = (body.as_object_mut(), self.fields()) {
+                    body.extend(fields);
+                }
+                body
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Sends `alert` to every webhook that has not had it recently. Returns
+    /// how many webhooks took it.
+    pub async fn alert(&self, alert: &Alert) -> usize {
+        let config = self.config();
+        let http = reqwest::Client::new();
+        let mut sent = 0;
+        for target in &config.alerts {
+            let key = format!("{}:{}", target.name, alert.key());
+            let min_interval = config.alerting.min_interval.as_millis() as i64;
+            match self.store().claim_alert(&key, min_interval, now_ms()) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::error!(%e, "cannot check the alert rate limit");
+                    continue;
+                }
+            }
+            match self.post_alert(&http, target, alert).await {
+                Ok(()) => sent += 1,
+                Err(why) => tracing::warn!(
+                    webhook = target.name,
+                    event = alert.event(),
+                    why,
+                    "alert not delivered"
+                ),
+            }
+        }
+        if sent == 0 && config.alerts.is_empty() {
+            tracing::warn!(
+                event = alert.event(),
+                message = alert.message(),
+                "alert (no webhook configured)"
+            );
+        }
+        sent
+    }
+
+    async fn post_alert(
+        &self,
+        http: &reqwest::Client,
+        target: &AlertTarget,
+        alert: &Alert,
+    ) -> Result<(), String> {
+        let url: Secret = self
+            .secrets()
+            .get(&format!("alert:{}", target.name))
+            .map_err(|e| e.to_string())?;
+        let response = http
+            .post(url.expose())
+            .timeout(SEND_TIMEOUT)
+            .json(&alert.payload(target.kind))
+            .send()
+            .await
+            // Never the URL: reqwest's message would contain it.
+            .map_err(|e| tank_ipfs::root_cause(&e))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("the webhook answered {}", response.status()))
+        }
+    }
+
+    /// Alerts when failed calls or failed verifications within the window
+    /// pass their thresholds.
+    pub async fn check_spikes(&self) {
+        let alerting = &self.config().alerting;
+        let since = now_ms() - alerting.window.as_millis() as i64;
+        let Ok((verify_failures, call_failures)) = self.store().failure_counts(since) else {
+            return;
+        };
+        if call_failures >= alerting.retry_spike {
+            self.alert(&Alert::RetrySpike {
+                failures: call_failures,
+                window: alerting.window,
+            })
+            .await;
+        }
+        if verify_failures >= alerting.verify_spike {
+            self.alert(&Alert::VerifySpike {
+                failures: verify_failures,
+                window: alerting.window,
+            })
+            .await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_webhook_kind_gets_its_own_shape() {
+        let alert = Alert::NodeDown {
+            node: "supernode".into(),
+            detail: Some("connection refused".into()),
+        };
+        assert_eq!(
+            alert.payload(AlertKind::Discord),
+            json!({"content": "Tank Encoder: IPFS node supernode is DOWN: connection refused"})
+        );
+        assert_eq!(
+            alert.payload(AlertKind::Slack)["text"],
+            "Tank Encoder: IPFS node supernode is DOWN: connection refused"
+        );
+        let generic = alert.payload(AlertKind::Json);
+        assert_eq!(generic["event"], "node_down");
+        assert_eq!(generic["node"], "supernode");
+        assert_eq!(generic["source"], "tank-encoder");
+    }
+
+    #[test]
+    fn only_going_down_and_coming_back_are_alerts() {
+        let change = |from: &str, to: &str| HealthChange {
+            node: "n".into(),
+            from: from.into(),
+            to: to.into(),
+            detail: None,
+        };
+        assert_eq!(
+            Alert::from_change(&change("degraded", "down"))
+                .unwrap()
+                .event(),
+            "node_down"
+        );
+        assert_eq!(
+            Alert::from_change(&change("down", "degraded"))
+                .unwrap()
+                .event(),
+            "node_recovered"
+        );
+        assert_eq!(Alert::from_change(&change("healthy", "degraded")), None);
+    }
+}

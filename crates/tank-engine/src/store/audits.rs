@@ -1,0 +1,142 @@
+//! The audit log (re-verifications of finished jobs' replicas) and the
+//! record of alerts sent, which rate-limits them across restarts.
+
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::{now_ms, rfc3339, Store, StoreError};
+use crate::job::JobId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    /// The replica is there.
+    Verified,
+    /// It had vanished and was pinned again.
+    Repaired,
+    /// It had vanished and could not be restored.
+    Missing,
+}
+
+impl AuditOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Verified => "verified",
+            AuditOutcome::Repaired => "repaired",
+            AuditOutcome::Missing => "missing",
+        }
+    }
+
+    fn parse(text: &str) -> AuditOutcome {
+        match text {
+            "repaired" => AuditOutcome::Repaired,
+            "missing" => AuditOutcome::Missing,
+            _ => AuditOutcome::Verified,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub job: JobId,
+    pub node: String,
+    pub at: String,
+    pub outcome: AuditOutcome,
+    pub detail: Option<String>,
+}
+
+impl Store {
+    pub fn record_audit(
+        &self,
+        job: JobId,
+        node: &str,
+        outcome: AuditOutcome,
+        detail: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO audits (job_id, node, at, outcome, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![job, node, now_ms(), outcome.as_str(), detail],
+        )?;
+        Ok(())
+    }
+
+    pub fn audits(&self, job: JobId) -> Result<Vec<AuditRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT job_id, node, at, outcome, detail FROM audits WHERE job_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([job], |r| {
+            Ok(AuditRecord {
+                job: r.get(0)?,
+                node: r.get(1)?,
+                at: rfc3339(r.get(2)?),
+                outcome: AuditOutcome::parse(&r.get::<_, String>(3)?),
+                detail: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Up to `count` finished jobs, at random.
+    pub fn sample_done_jobs(&self, count: u32) -> Result<Vec<JobId>, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT id FROM jobs WHERE state = 'done' ORDER BY random() LIMIT ?1")?;
+        let rows = stmt.query_map([count], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether the alert `key` may be sent now (none sent within
+    /// `min_interval_ms`); if so, records it as sent, in one step.
+    pub fn claim_alert(
+        &self,
+        key: &str,
+        min_interval_ms: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let last: Option<i64> = tx
+            .query_row("SELECT at FROM alerts_sent WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if last.is_some_and(|at| now - at < min_interval_ms) {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO alerts_sent (key, at) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET at = excluded.at",
+            params![key, now],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Failed attempts since `since`, split into verification failures
+    /// (pin/ls, dag/stat, cat, gateway) and the rest.
+    pub fn failure_counts(&self, since: i64) -> Result<(u32, u32), StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT
+                COALESCE(SUM(CASE WHEN op IN ('pin/ls', 'dag/stat', 'cat', 'gateway') THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN op NOT IN ('pin/ls', 'dag/stat', 'cat', 'gateway') THEN 1 ELSE 0 END), 0)
+             FROM attempts WHERE ok = 0 AND started_at >= ?1",
+            [since],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alert_is_sent_at_most_once_per_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("tank.db")).unwrap();
+        assert!(store.claim_alert("node_down:a", 1000, 10_000).unwrap());
+        assert!(!store.claim_alert("node_down:a", 1000, 10_500).unwrap());
+        assert!(store.claim_alert("node_down:b", 1000, 10_500).unwrap());
+        assert!(store.claim_alert("node_down:a", 1000, 11_000).unwrap());
+    }
+}
