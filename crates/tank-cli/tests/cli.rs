@@ -136,3 +136,58 @@ async fn the_3speak_encoders_environment_configures_the_nodes() {
     assert_eq!(nodes[1]["name"], "backup-1");
     assert_eq!(nodes[1]["peer_id"], world.node("backup-1").peer_id);
 }
+
+#[tokio::test]
+async fn the_retry_history_lists_calls_across_jobs() {
+    let world = World::with_nodes(2).await;
+    world.node("supernode").fail_next("pin/add", 2).await;
+    let (code, _) = world.encode(&world.short_clip()).await;
+    assert_eq!(code, 0);
+    let (code, _) = world.encode(&world.short_clip()).await;
+    assert_eq!(code, 0);
+
+    let failed = world.tank(&["attempts", "--failed", "--json"]).await.json();
+    let failed = failed.as_array().unwrap();
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    assert!(failed
+        .iter()
+        .all(|a| a["job"] == 1 && a["node"] == "supernode" && a["op"] == "pin/add"));
+    assert!(failed.iter().all(|a| a["http_status"] == 500));
+
+    let backup = world
+        .tank(&["attempts", "--node", "backup-1", "--json"])
+        .await
+        .json();
+    let backup = backup.as_array().unwrap();
+    assert!(!backup.is_empty() && backup.iter().all(|a| a["node"] == "backup-1"));
+    assert!(backup.iter().any(|a| a["job"] == 1) && backup.iter().any(|a| a["job"] == 2));
+
+    let only_two = world
+        .tank(&["attempts", "--job", "2", "--json"])
+        .await
+        .json();
+    assert!(only_two.as_array().unwrap().iter().all(|a| a["job"] == 2));
+    let table = world.tank(&["attempts", "--failed"]).await.stdout;
+    assert!(
+        table.contains("pin/add") && table.contains("supernode"),
+        "{table}"
+    );
+}
+
+#[tokio::test]
+async fn without_keep_output_the_hls_folder_goes_once_the_job_is_durable() {
+    let world = World::with_nodes(2).await;
+    world.write_config("[jobs]\nkeep_output = false\n");
+
+    let (code, report) = world.encode(&world.short_clip()).await;
+
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["replicas"].as_array().unwrap().len(), 2);
+    assert!(!std::path::Path::new(report["output_dir"].as_str().unwrap()).exists());
+    let cid = report["cid"].as_str().unwrap();
+    assert!(world
+        .node("backup-1")
+        .cat(&format!("{cid}/manifest.m3u8"))
+        .await
+        .is_ok());
+}

@@ -108,3 +108,58 @@ async fn a_nearly_full_repo_makes_a_node_degraded() {
     wait_for_state(&world, "supernode", "healthy").await;
     assert_eq!(stop_gracefully(&mut daemon).await, 0);
 }
+
+#[tokio::test]
+async fn a_node_the_monitor_found_down_is_skipped_by_jobs_at_once() {
+    let mut world = World::with_nodes(3).await;
+    world.write_config("[health]\ninterval = \"200ms\"\ndown_after = 2\n");
+    world.edit_config("breaker_cooldown = \"2s\"", "breaker_cooldown = \"10m\"");
+    let mut daemon = world.start_daemon();
+    world.node_mut("backup-1").kill().await;
+    wait_for_state(&world, "backup-1", "down").await;
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+
+    let (code, report) = world.encode(&world.short_clip()).await;
+
+    assert_eq!(code, 0, "{report:#}");
+    let attempts = report["attempts"].as_array().unwrap();
+    let backup_1: Vec<_> = attempts
+        .iter()
+        .filter(|a| a["node"] == "backup-1")
+        .collect();
+    assert_eq!(backup_1.len(), 1, "only a skip record: {backup_1:?}");
+    assert!(backup_1[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("circuit breaker open"));
+}
+
+#[tokio::test]
+async fn a_spike_of_failed_calls_is_alerted() {
+    let world = World::with_nodes(2).await;
+    let sink = WebhookSink::start().await;
+    world.write_config(
+        "[alerting]\nwindow = \"1m\"\nretry_spike = 2\nmin_interval = \"1h\"\n[[alerts]]\nname = \"ops\"\nkind = \"slack\"\n",
+    );
+    world.secret("alert:ops", sink.url.as_str()).await;
+    world.node("supernode").fail_next("pin/add", 2).await;
+    let (code, _) = world.encode(&world.short_clip()).await;
+    assert_eq!(code, 0);
+
+    let mut daemon = world.start_daemon();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sink.received().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no alert arrived");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+
+    let alerts = sink.received();
+    assert_eq!(alerts.len(), 1, "once, rate-limited: {alerts:?}");
+    let text = alerts[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Tank Encoder: 2 calls to IPFS nodes failed in the last 1m"),
+        "{text}"
+    );
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}

@@ -105,3 +105,28 @@ async fn a_job_parked_longer_than_park_for_fails_retryably() {
     );
     assert_eq!(stop_gracefully(&mut daemon).await, 0);
 }
+
+#[tokio::test]
+async fn a_job_whose_nodes_all_hang_parks_at_its_pinning_deadline() {
+    let world = World::with_nodes(2).await;
+    world.edit_config(
+        "attempt_timeout = \"3s\"",
+        "attempt_timeout = \"60s\"\ndeadline = \"2s\"\nhedge_after = \"1s\"",
+    );
+    world
+        .node("backup-1")
+        .fault(serde_json::json!({"op": "*", "action": "hang"}))
+        .await;
+
+    let (code, report) = world.encode(&world.short_clip()).await;
+
+    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(report["state"], "awaiting_replicas");
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("the pinning deadline of 2s passed"),
+        "{report:#}"
+    );
+}

@@ -180,3 +180,37 @@ async fn a_kubo_node_behind_api_authorization_takes_its_token_from_the_keyring()
     assert_eq!(sorted(replica_nodes(&report)), ["guarded", "supernode"]);
     assert!(guarded.has_pin(report["cid"].as_str().unwrap()).await);
 }
+
+#[tokio::test]
+async fn a_replica_counts_only_if_its_gateway_serves_the_manifest() {
+    let world = World::with_nodes(1).await;
+    let (honest, truncating) = tokio::join!(
+        HarnessNode::start("honest"),
+        HarnessNode::start("truncating")
+    );
+    // A gateway that answers 200 with half the bytes, as broken ones do.
+    truncating
+        .fault(json!({"op": "gateway", "action": "lie"}))
+        .await;
+    world.write_config(&format!(
+        "[[nodes]]\nname = \"truncating\"\napi = \"{}\"\ngateway = \"{}\"\ntier = 1\n\
+         [[nodes]]\nname = \"honest\"\napi = \"{}\"\ngateway = \"{}\"\ntier = 2\n",
+        truncating.api, truncating.gateway, honest.api, honest.gateway
+    ));
+    world.edit_config("[pinning]\n", "[pinning]\nquorum = 2\n");
+
+    let (code, report) = world.encode(&world.short_clip()).await;
+
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(sorted(replica_nodes(&report)), ["honest", "supernode"]);
+    assert!(attempts_of(&report, "honest", "gateway")
+        .iter()
+        .all(|(_, ok, _)| *ok));
+    let refused = attempts_of(&report, "truncating", "gateway");
+    assert!(
+        refused
+            .iter()
+            .any(|(_, ok, e)| !ok && e.contains("differs from ours")),
+        "{refused:?}"
+    );
+}

@@ -81,7 +81,6 @@ impl Alert {
     }
 
     pub fn message(&self) -> String {
-        let minutes = |w: &Duration| w.as_secs() / 60;
         match self {
             Alert::NodeDown { node, detail } => match detail {
                 Some(detail) => format!("IPFS node {node} is DOWN: {detail}"),
@@ -97,14 +96,14 @@ impl Alert {
             }
             Alert::RetrySpike { failures, window } => {
                 format!(
-                    "{failures} calls to IPFS nodes failed in the last {} minutes",
-                    minutes(window)
+                    "{failures} calls to IPFS nodes failed in the last {}",
+                    humantime::format_duration(*window)
                 )
             }
             Alert::VerifySpike { failures, window } => {
                 format!(
-                    "{failures} replica verifications failed in the last {} minutes",
-                    minutes(window)
+                    "{failures} replica verifications failed in the last {}",
+                    humantime::format_duration(*window)
                 )
             }
         }

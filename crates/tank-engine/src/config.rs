@@ -86,7 +86,9 @@ pub struct PinningConfig {
     /// How long a job may spend getting its quorum before it parks.
     #[serde(with = "humantime_serde")]
     pub deadline: Duration,
-    /// Failed calls in a row that open a node's circuit breaker.
+    /// Failed calls in a row that open a node's circuit breaker (as many as
+    /// a job's retries: a node is "known down" once a whole retry budget
+    /// failed, and only then skipped by later work).
     pub breaker_failures: u32,
     /// How long an open breaker keeps a node out before a trial call
     /// (doubling each time the trial fails, up to 32 times).
@@ -274,7 +276,7 @@ impl Default for PinningConfig {
             jitter: 0.2,
             hedge_after: Duration::from_secs(20),
             deadline: Duration::from_secs(30 * 60),
-            breaker_failures: 3,
+            breaker_failures: 5,
             breaker_cooldown: Duration::from_secs(30),
             poll_interval: Duration::from_secs(2),
             park_backoff: [60, 300, 900, 3600].map(Duration::from_secs).to_vec(),

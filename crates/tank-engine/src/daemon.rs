@@ -32,7 +32,7 @@ impl Engine {
         let stop = CancellationToken::new();
         let health = self.config().health.interval;
         let audit = self.config().audit.interval;
-        let spikes = (self.config().alerting.window / 10).max(Duration::from_secs(30));
+        let spikes = (self.config().alerting.window / 10).max(Duration::from_secs(1));
         let tasks = [
             self.spawn_loop(&stop, QUEUE_TICK, |engine| async move {
                 engine.queue_round().await

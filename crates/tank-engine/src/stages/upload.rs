@@ -2,8 +2,15 @@
 //! with the right CID: the primary, else each backup in turn (nodes whose
 //! breaker is open last). One node failing never stops the job; only no
 //! node at all does.
+//!
+//! Each node is first asked for its swarm addresses (`id`): where other
+//! nodes will fetch the content from, learned while the node answers (it
+//! may stop answering its API later and still serve blocks). A node that
+//! cannot answer that cannot take an upload either and is passed over at
+//! once, instead of after a stalled upload.
 
 use std::path::Path;
+use std::time::Duration;
 
 use tank_ipfs::{KuboClient, UploadLimits};
 
@@ -11,6 +18,9 @@ use super::{Outcome, Stage, StepError};
 use crate::job::JobState;
 use crate::nodes::Node;
 use crate::store::Field;
+
+/// The longest we wait for `id` before an upload.
+const ID_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
     let folder = stage
@@ -25,31 +35,33 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
     nodes.sort_by_key(|n| stage.recorder.breakers.allows(n.name()).is_err());
     for node in nodes {
         let Some(kubo) = node.kubo() else { continue };
+        let timeout = stage.config.pinning.attempt_timeout.min(ID_TIMEOUT);
+        let addresses = match stage
+            .recorder
+            .call(node.name(), "id", 1, kubo.id(timeout))
+            .await
+        {
+            Ok(identity) => identity
+                .addresses
+                .into_iter()
+                .filter(|a| a.contains("/p2p/"))
+                .collect::<Vec<_>>(),
+            Err(e) => {
+                failures.push(format!("{}: {e}", node.name()));
+                continue;
+            }
+        };
         match put_folder(stage, node, kubo, Path::new(&folder), &expected, 1).await {
             Ok(()) => {
-                let mut fields = vec![
-                    Field::Cid(expected),
-                    Field::UploadedTo(node.name().to_owned()),
-                ];
-                // Where other nodes can fetch from, asked while the node
-                // answers: it may stop answering its API and still serve
-                // blocks.
-                let timeout = stage.config.pinning.attempt_timeout;
-                if let Ok(identity) = stage
-                    .recorder
-                    .call(node.name(), "id", 1, kubo.id(timeout))
-                    .await
-                {
-                    let addresses: Vec<String> = identity
-                        .addresses
-                        .into_iter()
-                        .filter(|a| a.contains("/p2p/"))
-                        .collect();
-                    fields.push(Field::SourceAddresses(
-                        serde_json::to_string(&addresses).expect("serialisable"),
-                    ));
-                }
-                return Outcome::Next(JobState::Pinning, fields);
+                let addresses = serde_json::to_string(&addresses).expect("serialisable");
+                return Outcome::Next(
+                    JobState::Pinning,
+                    vec![
+                        Field::Cid(expected),
+                        Field::UploadedTo(node.name().to_owned()),
+                        Field::SourceAddresses(addresses),
+                    ],
+                );
             }
             Err(e) => failures.push(format!("{}: {e}", node.name())),
         }

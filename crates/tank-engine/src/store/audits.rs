@@ -128,12 +128,11 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::store::temporary;
 
     #[test]
     fn an_alert_is_sent_at_most_once_per_interval() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("tank.db")).unwrap();
+        let (_dir, store) = temporary();
         assert!(store.claim_alert("node_down:a", 1000, 10_000).unwrap());
         assert!(!store.claim_alert("node_down:a", 1000, 10_500).unwrap());
         assert!(store.claim_alert("node_down:b", 1000, 10_500).unwrap());

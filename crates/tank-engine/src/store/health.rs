@@ -249,11 +249,7 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("tank.db")).unwrap();
-        (dir, store)
-    }
+    use crate::store::temporary as store;
 
     #[test]
     fn the_breaker_opens_after_the_threshold_and_lets_one_trial_through_later() {

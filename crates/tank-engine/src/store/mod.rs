@@ -674,15 +674,18 @@ fn state_column(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<JobSt
     })
 }
 
+/// A store in a temporary folder, for tests of the store's parts.
+#[cfg(test)]
+pub(crate) fn temporary() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("tank.db")).unwrap();
+    (dir, store)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::temporary as store;
     use super::*;
-
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("tank.db")).unwrap();
-        (dir, store)
-    }
 
     #[test]
     fn a_new_job_is_queued_with_its_own_folder() {
