@@ -115,6 +115,30 @@ enum Command {
         #[command(subcommand)]
         action: SecretAction,
     },
+    /// The local IPFS node (kubo) Tank Encoder runs: status, start, stop, restart, logs
+    Node {
+        #[command(subcommand)]
+        action: NodeAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum NodeAction {
+    /// Whether it runs, its API, version, repo usage and recent events
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start it (initialising its repo on first use); it keeps running after tank exits
+    Start,
+    /// Stop it (graceful shutdown, then kill)
+    Stop,
+    Restart,
+    /// The end of its log
+    Logs {
+        #[arg(short = 'n', long, default_value_t = 50)]
+        lines: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -260,6 +284,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 ExitCode::from(1)
             })
         }
+        Command::Node { action } => local_node(&engine, action).await,
         Command::Secret { .. } => unreachable!("handled before opening the engine"),
     }
 }
@@ -293,6 +318,56 @@ fn secret(config: &Config, action: &SecretAction) -> Result<ExitCode, Failure> {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn local_node(engine: &Engine, action: NodeAction) -> Result<ExitCode, Failure> {
+    let Some(local) = engine.local_node() else {
+        return Err(Failure::Usage(
+            "the local node is not enabled: set `enabled = true` under [local_node] in the config file".into(),
+        ));
+    };
+    // Events are shown and recorded as the manager reports them.
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let record = move |event| {
+        let _ = sender.send(event);
+    };
+    let outcome = match action {
+        NodeAction::Status { json } => {
+            let status = local.status().await;
+            let events = engine.local_node_events(10)?;
+            if json {
+                print_json(
+                    &serde_json::json!({ "status": status, "events": events.iter().map(|(at, e)| serde_json::json!({"at": at, "event": e, "description": e.describe()})).collect::<Vec<_>>() }),
+                );
+            } else {
+                print!("{}", render::local_node(&status, &events));
+            }
+            return Ok(if status.running.is_some() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        NodeAction::Logs { lines } => {
+            for line in tank_node::log_tail(&local.log_path(), lines) {
+                println!("{line}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        NodeAction::Start => local.start(&record).await.map(drop),
+        NodeAction::Stop => local.stop(&record).await,
+        NodeAction::Restart => match local.stop(&record).await {
+            Ok(()) => local.start(&record).await.map(drop),
+            Err(e) => Err(e),
+        },
+    };
+    drop(record);
+    while let Some(event) = receiver.recv().await {
+        eprintln!("local node: {}", event.describe());
+        engine.local_node_event(event).await;
+    }
+    outcome.map_err(|e| Failure::Runtime(e.to_string()))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -204,3 +204,46 @@ pub fn nodes(nodes: &[NodeReport]) -> String {
     }
     out
 }
+
+pub fn local_node(
+    status: &tank_node::LocalStatus,
+    events: &[(String, tank_node::NodeEvent)],
+) -> String {
+    let mut out = String::new();
+    match &status.running {
+        Some(running) => {
+            let _ = writeln!(out, "local node  running (pid {})", running.pid);
+            let _ = writeln!(out, "  api       {}", running.api);
+            if let Some(gateway) = &running.gateway {
+                let _ = writeln!(out, "  gateway   {gateway}");
+            }
+            let _ = writeln!(out, "  peer      {}", running.peer_id);
+        }
+        None => {
+            let _ = writeln!(out, "local node  not running (`tank node start`)");
+        }
+    }
+    let kubo = match (&status.binary, &status.version, &status.problem) {
+        (Some(path), Some(version), _) => format!("{version} at {path}"),
+        (_, _, Some(problem)) => problem.clone(),
+        _ => "not found".into(),
+    };
+    let _ = writeln!(out, "  kubo      {kubo}");
+    let _ = writeln!(out, "  repo      {}", status.repo);
+    if let (Some(size), Some(max)) = (status.repo_size, status.storage_max) {
+        let _ = writeln!(
+            out,
+            "  usage     {} MB of {} MB",
+            size / 1_000_000,
+            max / 1_000_000
+        );
+    }
+    let _ = writeln!(out, "  log       {}", status.log);
+    if !events.is_empty() {
+        let _ = writeln!(out, "  recent");
+        for (at, event) in events {
+            let _ = writeln!(out, "    {at}  {}", event.describe());
+        }
+    }
+    out
+}

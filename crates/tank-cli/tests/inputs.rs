@@ -10,16 +10,18 @@ use serde_json::Value;
 use tank_testkit::clip::{audio_only, Clip};
 use tank_testkit::http::FileServer;
 
-/// A bad input: the job exists, failed, not retryable, nothing uploaded.
+/// A bad input: the job exists, failed, not retryable, nothing uploaded
+/// (the only calls recorded are downloads).
 fn assert_refused(code: i32, report: &Value, message: &str) {
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(report["state"], "failed");
     assert_eq!(report["retryable"], false);
     assert_eq!(report["error"], message);
     assert_eq!(report["cid"], Value::Null);
+    let attempts = report["attempts"].as_array().unwrap();
     assert!(
-        report["attempts"].as_array().unwrap().is_empty(),
-        "no node was called"
+        attempts.iter().all(|a| a["op"] == "download"),
+        "no node was called: {attempts:?}"
     );
 }
 
@@ -144,7 +146,7 @@ async fn a_download_over_the_size_limit_is_refused() {
 
     let error = report["error"].as_str().unwrap().to_owned();
     assert!(
-        error.starts_with(&format!("input {} is ", url.as_str().trim_end_matches('/'))),
+        error.starts_with(&format!("input {url} is too big: it is ")),
         "{error}"
     );
     assert!(
@@ -171,4 +173,70 @@ async fn a_url_that_does_not_exist() {
             url.as_str().trim_end_matches('/')
         ),
     );
+}
+
+#[tokio::test]
+async fn an_interrupted_download_resumes_where_it_broke_off() {
+    let world = World::with_nodes(1).await;
+    let served = tempfile::tempdir().unwrap();
+    let clip = Clip::new(854, 480, 2.0).write(served.path(), "talk.mp4");
+    let size = std::fs::metadata(&clip).unwrap().len() as usize;
+    let server = FileServer::serve_cutting(served.path().to_owned(), Some(size / 3)).await;
+
+    let (code, report) = world
+        .encode(Path::new(server.url("talk.mp4").as_str()))
+        .await;
+
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        server.ranges(),
+        [None, Some(format!("bytes={}-", size / 3))],
+        "the second request resumed"
+    );
+    let downloads: Vec<&Value> = report["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["op"] == "download")
+        .collect();
+    assert_eq!(downloads.len(), 2);
+    assert!(
+        downloads[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("broke off after {} bytes", size / 3)),
+        "{downloads:?}"
+    );
+    assert_eq!(downloads[1]["ok"], true);
+}
+
+#[tokio::test]
+async fn a_bare_cid_is_fetched_through_a_gateway() {
+    let world = World::with_nodes(1).await;
+    let holder = tank_testkit::HarnessNode::start("holder").await;
+    let dir = tempfile::tempdir().unwrap();
+    Clip::new(854, 480, 2.0).write(dir.path(), "talk.mp4");
+    let cid = tank_ipfs::KuboClient::new(holder.api.clone(), None)
+        .add_folder(
+            dir.path(),
+            tank_ipfs::UploadLimits {
+                stall_timeout: std::time::Duration::from_secs(30),
+                answer_timeout: std::time::Duration::from_secs(30),
+            },
+        )
+        .await
+        .unwrap();
+    world.write_config(&format!(
+        "[downloads]\ngateways = [\"{}\"]\n",
+        holder.gateway
+    ));
+
+    let run = world
+        .tank(&["encode", &format!("{cid}/talk.mp4"), "--json"])
+        .await;
+
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["input"], format!("ipfs://{cid}/talk.mp4"));
+    assert_eq!(report["renditions"], serde_json::json!(["480p"]));
 }

@@ -40,6 +40,10 @@ pub enum Alert {
         failures: u32,
         window: Duration,
     },
+    /// The local node's supervisor gave up on it.
+    LocalNodeDown {
+        reason: String,
+    },
 }
 
 impl Alert {
@@ -64,6 +68,7 @@ impl Alert {
             Alert::ReplicaMissing { .. } => "replica_missing",
             Alert::RetrySpike { .. } => "retry_spike",
             Alert::VerifySpike { .. } => "verification_spike",
+            Alert::LocalNodeDown { .. } => "local_node_down",
         }
     }
 
@@ -76,7 +81,9 @@ impl Alert {
             Alert::ReplicaMissing { job, replica, .. } => {
                 format!("{}:{job}:{replica}", self.event())
             }
-            Alert::RetrySpike { .. } | Alert::VerifySpike { .. } => self.event().to_owned(),
+            Alert::RetrySpike { .. } | Alert::VerifySpike { .. } | Alert::LocalNodeDown { .. } => {
+                self.event().to_owned()
+            }
         }
     }
 
@@ -94,6 +101,7 @@ impl Alert {
             } => {
                 format!("job {job}: the replica on {replica} vanished and could not be restored: {detail}")
             }
+            Alert::LocalNodeDown { reason } => format!("the local IPFS node is DOWN: {reason}"),
             Alert::RetrySpike { failures, window } => {
                 format!(
                     "{failures} calls to IPFS nodes failed in the last {}",
@@ -116,6 +124,7 @@ impl Alert {
             Alert::RetrySpike { failures, window } | Alert::VerifySpike { failures, window } => {
                 json!({ "failures": failures, "window_seconds": window.as_secs() })
             }
+            Alert::LocalNodeDown { .. } => json!({ "node": "local" }),
         }
     }
 

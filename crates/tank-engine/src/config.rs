@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use humantime_serde::Serde;
 use serde::{Deserialize, Serialize};
 use tank_media::{default_ladder, CodecChoice, Rung};
 use url::Url;
@@ -20,8 +21,32 @@ pub struct Config {
     pub audit: AuditConfig,
     pub alerting: AlertingConfig,
     pub secrets: SecretsConfig,
+    pub downloads: DownloadsConfig,
+    pub local_node: tank_node::LocalNodeConfig,
     pub nodes: Vec<NodeConfig>,
     pub alerts: Vec<AlertTarget>,
+}
+
+/// Where inputs given as `ipfs://<cid>` (or a bare CID) come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DownloadsConfig {
+    /// Gateways tried in order; then the local node, when enabled.
+    pub gateways: Vec<Url>,
+    /// Tries per source; an interrupted download resumes where it broke off.
+    pub attempts: u32,
+}
+
+impl Default for DownloadsConfig {
+    fn default() -> Self {
+        DownloadsConfig {
+            gateways: ["https://ipfs.io", "https://dweb.link"]
+                .iter()
+                .map(|u| Url::parse(u).expect("valid URL"))
+                .collect(),
+            attempts: 3,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,8 +92,7 @@ pub struct PinningConfig {
     /// Attempts per node.
     pub retries: u32,
     /// Waits between attempts; the last one repeats if there are more attempts.
-    #[serde(with = "humantime_list")]
-    pub backoff: Vec<Duration>,
+    pub backoff: Vec<Serde<Duration>>,
     /// Timeout of each call to a node (and of an upload that stops moving).
     #[serde(with = "humantime_serde")]
     pub attempt_timeout: Duration,
@@ -98,8 +122,7 @@ pub struct PinningConfig {
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
     /// Waits between tries of a parked job (the last repeats).
-    #[serde(with = "humantime_list")]
-    pub park_backoff: Vec<Duration>,
+    pub park_backoff: Vec<Serde<Duration>>,
     /// How long a parked job keeps trying before it fails (retryable).
     #[serde(with = "humantime_serde")]
     pub park_for: Duration,
@@ -270,7 +293,9 @@ impl Default for PinningConfig {
         PinningConfig {
             quorum: None,
             retries: 5,
-            backoff: [2, 4, 8, 16, 30].map(Duration::from_secs).to_vec(),
+            backoff: [2, 4, 8, 16, 30]
+                .map(|s| Duration::from_secs(s).into())
+                .to_vec(),
             attempt_timeout: Duration::from_secs(60),
             fetch_timeout: Duration::from_secs(600),
             jitter: 0.2,
@@ -279,7 +304,9 @@ impl Default for PinningConfig {
             breaker_failures: 5,
             breaker_cooldown: Duration::from_secs(30),
             poll_interval: Duration::from_secs(2),
-            park_backoff: [60, 300, 900, 3600].map(Duration::from_secs).to_vec(),
+            park_backoff: [60, 300, 900, 3600]
+                .map(|s| Duration::from_secs(s).into())
+                .to_vec(),
             park_for: Duration::from_secs(7 * 24 * 3600),
         }
     }
@@ -497,10 +524,10 @@ impl Config {
             }
             // A cluster brings one replica per peer: its size is unknown here.
             let has_cluster = self.nodes.iter().any(|n| n.kind == NodeKind::Cluster);
-            if !self.nodes.is_empty() && !has_cluster && quorum as usize > self.nodes.len() {
+            let holders = self.replica_holders();
+            if !self.nodes.is_empty() && !has_cluster && quorum as usize > holders {
                 return fail(format!(
-                    "[pinning] quorum = {quorum} but only {} node(s) are configured",
-                    self.nodes.len()
+                    "[pinning] quorum = {quorum} but only {holders} node(s) can hold replicas"
                 ));
             }
         }
@@ -543,6 +570,22 @@ impl Config {
         if self.secrets.service.trim().is_empty() {
             return fail("[secrets] service must not be empty".into());
         }
+        if let Some(gateway) = self
+            .downloads
+            .gateways
+            .iter()
+            .find(|g| !matches!(g.scheme(), "http" | "https"))
+        {
+            return fail(format!(
+                "[downloads] gateways must be http(s) URLs, got {gateway}"
+            ));
+        }
+        if self.downloads.attempts == 0 {
+            return fail("[downloads] attempts must be at least 1".into());
+        }
+        if self.local_node.restart_backoff.is_empty() {
+            return fail("[local_node] restart_backoff needs at least one wait".into());
+        }
         Ok(())
     }
 
@@ -553,13 +596,20 @@ impl Config {
         nodes
     }
 
-    /// The quorum in effect: as configured, else 2 with two or more nodes.
+    /// The quorum in effect: as configured, else 2 with two or more nodes
+    /// that can hold replicas.
     pub fn quorum(&self) -> usize {
         match self.pinning.quorum {
             Some(q) => q as usize,
-            None if self.nodes.len() >= 2 => 2,
+            None if self.replica_holders() >= 2 => 2,
             None => 1,
         }
+    }
+
+    /// Configured nodes, plus the local node when it counts toward the quorum.
+    fn replica_holders(&self) -> usize {
+        let local = self.local_node.enabled && self.local_node.counts_toward_quorum;
+        self.nodes.len() + usize::from(local)
     }
 
     /// The encoder setting, already validated.
@@ -570,7 +620,7 @@ impl Config {
     /// The wait after failed attempt `attempt` (1-based), before jitter.
     pub fn backoff_after(&self, attempt: u32) -> Duration {
         let waits = &self.pinning.backoff;
-        waits[(attempt as usize - 1).min(waits.len() - 1)]
+        *waits[(attempt as usize - 1).min(waits.len() - 1)]
     }
 
     /// The wait after failed attempt `attempt`, stretched or shrunk at
@@ -583,7 +633,7 @@ impl Config {
     /// The wait before round `round` (1-based) of a parked job.
     pub fn park_wait(&self, round: u32) -> Duration {
         let waits = &self.pinning.park_backoff;
-        waits[(round.max(1) as usize - 1).min(waits.len() - 1)]
+        *waits[(round.max(1) as usize - 1).min(waits.len() - 1)]
     }
 }
 
@@ -675,28 +725,6 @@ fn env_url(name: &'static str, value: &str) -> Result<Url, ConfigError> {
 
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-/// Durations in a list, each like `"2s"`.
-mod humantime_list {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(waits: &[Duration], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(
-            waits
-                .iter()
-                .map(|d| humantime::format_duration(*d).to_string()),
-        )
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
-        Vec::<String>::deserialize(d)?
-            .iter()
-            .map(|s| humantime::parse_duration(s).map_err(serde::de::Error::custom))
-            .collect()
-    }
 }
 
 /// Byte sizes: a number of bytes, or text like `"20 GiB"` / `"500MB"`.

@@ -5,6 +5,7 @@
 //!   crashed or stopped `tank` left mid-way are resumed;
 //! - the health monitor, with alerts when a node goes down or recovers;
 //! - audits of finished jobs;
+//! - the local kubo node, when enabled: started and supervised;
 //! - alerts when failed calls or verifications spike.
 //!
 //! Each runs as its own task so a long job never delays a health probe.
@@ -33,6 +34,10 @@ impl Engine {
         let health = self.config().health.interval;
         let audit = self.config().audit.interval;
         let spikes = (self.config().alerting.window / 10).max(Duration::from_secs(1));
+        let local = self.local_node().is_some().then(|| {
+            let (engine, stop) = (self.clone(), stop.clone());
+            tokio::spawn(async move { engine.supervise_local_node(stop).await })
+        });
         let tasks = [
             self.spawn_loop(&stop, QUEUE_TICK, |engine| async move {
                 engine.queue_round().await
@@ -52,7 +57,7 @@ impl Engine {
         tracing::info!("daemon running: pin queue, health monitor, audits, alerts");
         shutdown.await;
         stop.cancel();
-        for task in tasks {
+        for task in tasks.into_iter().chain(local) {
             let _ = task.await;
         }
         tracing::info!("daemon stopped");
@@ -85,6 +90,34 @@ impl Engine {
                 }
             }
         })
+    }
+
+    /// Runs the local node under supervision; its events are recorded and
+    /// a supervisor that gives up raises an alert.
+    async fn supervise_local_node(&self, stop: CancellationToken) {
+        let Some(local) = self.local_node() else {
+            return;
+        };
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let record = move |event| {
+            let _ = sender.send(event);
+        };
+        let supervision = local.supervise(stop, &record);
+        tokio::pin!(supervision);
+        loop {
+            tokio::select! {
+                outcome = &mut supervision => {
+                    while let Ok(event) = receiver.try_recv() {
+                        self.local_node_event(event).await;
+                    }
+                    if let Err(e) = outcome {
+                        tracing::error!(%e, "the local node is down");
+                    }
+                    return;
+                }
+                Some(event) = receiver.recv() => self.local_node_event(event).await,
+            }
+        }
     }
 
     async fn queue_round(&self) {

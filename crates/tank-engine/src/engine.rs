@@ -9,8 +9,11 @@ use tank_media::{Rendition, Tools};
 use tokio::sync::broadcast;
 
 use crate::attempts::Recorder;
+use tank_node::{LocalNode, NodeEvent};
+
 use crate::breakers::Breakers;
 use crate::config::Config;
+use crate::config::NodeConfig;
 use crate::error::EngineError;
 use crate::events::{Events, JobEvent};
 use crate::job::{AttemptFilter, JobAttempt, JobId, JobInput, JobReport, JobState, JobSummary};
@@ -35,6 +38,7 @@ struct Inner {
     breakers: Breakers,
     secrets: Secrets,
     nodes: Vec<Node>,
+    local_node: Option<Arc<LocalNode>>,
     tools: Tools,
     jobs_root: PathBuf,
     events: Events,
@@ -68,11 +72,18 @@ impl Engine {
                 .unwrap_or(discovered.ffprobe),
         };
         let secrets = Secrets::new(&config.secrets.service);
-        let nodes = config
+        let mut nodes: Vec<Node> = config
             .ordered_nodes()
             .iter()
             .map(|n| Node::new(n, &secrets))
             .collect();
+        let local_node = config.local_node.enabled.then(|| {
+            let peers = nodes.iter().filter_map(|n| n.kubo().cloned()).collect();
+            Arc::new(LocalNode::new(config.local_node.clone(), &data_dir).with_peer_apis(peers))
+        });
+        if let (Some(local), true) = (&local_node, config.local_node.counts_toward_quorum) {
+            nodes.push(local_replica(local, &config.local_node, &secrets));
+        }
         let breakers = Breakers::new(
             store.clone(),
             config.pinning.breaker_failures,
@@ -85,6 +96,7 @@ impl Engine {
                 breakers,
                 secrets,
                 nodes,
+                local_node,
                 tools,
                 jobs_root,
                 events: Events::new(),
@@ -174,11 +186,11 @@ impl Engine {
         let stage = self.stage(job, cancel);
         match stage.job.state {
             JobState::Queued => match JobInput::from_stored(&stage.job.input) {
-                JobInput::Url(_) => Outcome::Next(JobState::Downloading, vec![]),
                 JobInput::File(path) => Outcome::Next(
                     JobState::Probing,
                     vec![Field::SourcePath(path.display().to_string())],
                 ),
+                _ => Outcome::Next(JobState::Downloading, vec![]),
             },
             JobState::Downloading => stages::download::run(&stage).await,
             JobState::Probing => stages::encode::probe_source(&stage).await,
@@ -207,9 +219,35 @@ impl Engine {
                 breakers: inner.breakers.clone(),
                 job: job.id,
             },
+            local_node: inner.local_node.as_deref(),
             job,
             cancel,
         }
+    }
+
+    /// The local kubo node, when `[local_node] enabled`.
+    pub fn local_node(&self) -> Option<&LocalNode> {
+        self.inner.local_node.as_deref()
+    }
+
+    /// Records a local node event (the history `tank node status` shows)
+    /// and alerts when it is an alarm.
+    pub async fn local_node_event(&self, event: NodeEvent) {
+        tracing::info!(event = %event.describe(), "local node");
+        if let Err(e) = self.inner.store.record_node_event(&event) {
+            tracing::error!(%e, "cannot record a local node event");
+        }
+        if let NodeEvent::GaveUp { reason } = &event {
+            self.alert(&crate::alerts::Alert::LocalNodeDown {
+                reason: reason.clone(),
+            })
+            .await;
+        }
+    }
+
+    /// The latest local node events, newest first.
+    pub fn local_node_events(&self, limit: u32) -> Result<Vec<(String, NodeEvent)>, EngineError> {
+        Ok(self.inner.store.node_events(limit)?)
     }
 
     pub(crate) fn store(&self) -> &Store {
@@ -322,6 +360,21 @@ impl Engine {
         futures_util::future::join_all(self.inner.nodes.iter().map(|n| nodes::status(n, timeout)))
             .await
     }
+}
+
+/// The local node as a kubo replica named `local`, at the API its repo is
+/// configured for (the wanted port until it first started).
+fn local_replica(
+    local: &LocalNode,
+    config: &tank_node::LocalNodeConfig,
+    secrets: &Secrets,
+) -> Node {
+    let api = local.configured_api().unwrap_or_else(|| {
+        url::Url::parse(&format!("http://127.0.0.1:{}", config.api_port)).expect("valid URL")
+    });
+    let mut node = NodeConfig::kubo("local", api, crate::config::NodeRole::Backup);
+    node.tier = Some(1);
+    Node::new(&node, secrets)
 }
 
 /// Tells blocking work (FFmpeg) to stop when the job's future is dropped.

@@ -56,6 +56,8 @@ pub struct LocalNode {
     state_dir: PathBuf,
     exe_dir: Option<PathBuf>,
     peers: Vec<PeeringPeer>,
+    /// Nodes asked for their identity at each start, to peer with.
+    peer_apis: Vec<KuboClient>,
     /// The daemon this process started, to reap it and read its exit code.
     child: Mutex<Option<Child>>,
 }
@@ -72,6 +74,7 @@ impl LocalNode {
                 .and_then(|e| e.parent().map(Path::to_owned)),
             config,
             peers: Vec::new(),
+            peer_apis: Vec::new(),
             child: Mutex::new(None),
         }
     }
@@ -80,6 +83,34 @@ impl LocalNode {
     pub fn with_peers(mut self, peers: Vec<PeeringPeer>) -> LocalNode {
         self.peers = peers;
         self
+    }
+
+    /// Nodes (the supernode, backups) to peer with: each start asks them
+    /// who they are and where; one that does not answer is left out.
+    pub fn with_peer_apis(mut self, nodes: Vec<KuboClient>) -> LocalNode {
+        self.peer_apis = nodes;
+        self
+    }
+
+    /// The fixed peers plus whichever peer APIs answer now.
+    async fn current_peers(&self) -> Vec<PeeringPeer> {
+        let mut peers = self.peers.clone();
+        for node in &self.peer_apis {
+            match node.id(self.probe_timeout()).await {
+                Ok(identity) => peers.push(PeeringPeer {
+                    id: identity.id,
+                    addrs: identity
+                        .addresses
+                        .iter()
+                        .map(|a| a.split("/p2p/").next().unwrap_or(a).to_owned())
+                        .collect(),
+                }),
+                Err(e) => {
+                    tracing::warn!(node = node.endpoint(), %e, "not peering with a node that does not answer")
+                }
+            }
+        }
+        peers
     }
 
     pub fn repo(&self) -> &Path {
@@ -172,7 +203,7 @@ impl LocalNode {
             &["config", "Datastore.StorageMax", &config.storage_max],
         )?;
         self.ipfs(kubo, &["config", "Datastore.GCPeriod", &config.gc_period])?;
-        let peers = serde_json::to_string(&self.peers).expect("serialisable");
+        let peers = serde_json::to_string(&self.current_peers().await).expect("serialisable");
         self.ipfs(kubo, &["config", "--json", "Peering.Peers", &peers])?;
         Ok(())
     }

@@ -1,99 +1,276 @@
-//! `downloading`: an http(s) input is fetched into the job's folder,
-//! streamed to disk, with a size limit and a stall timeout.
+//! `downloading`: a remote input is fetched into the job's folder, streamed
+//! to disk with a size limit and a stall timeout. A transfer that breaks
+//! off resumes where it stopped (HTTP `Range`) on the next try.
+//!
+//! Sources, in order: an http(s) input is its own single source. An
+//! `ipfs://` input (or a bare CID) comes from the configured gateways, then
+//! from the local node's own gateway (which fetches from its peers), the
+//! Tier-2 source that kept the operators working through the supernode's
+//! 11-hour outage. Every try is recorded in the job's history.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use futures_util::StreamExt;
+use reqwest::header::{CONTENT_RANGE, RANGE};
+use reqwest::StatusCode;
 use tank_ipfs::root_cause;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
 use super::{Outcome, Stage};
+use crate::attempts::AttemptError;
 use crate::events::JobEvent;
 use crate::job::{JobInput, JobState};
 use crate::store::Field;
 
 /// Progress is announced at most this often (bytes).
 const ANNOUNCE_EVERY: u64 = 1024 * 1024;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
-    let JobInput::Url(url) = JobInput::from_stored(&stage.job.input) else {
-        unreachable!("only URL inputs are downloaded");
-    };
-    let dir = Path::new(&stage.job.work_dir).join("source");
-    match fetch(stage, &url, &dir).await {
-        Ok(path) => Outcome::Next(
-            JobState::Probing,
-            vec![Field::SourcePath(path.display().to_string())],
-        ),
-        Err(outcome) => outcome,
+/// Where an input can be fetched from.
+struct Source {
+    /// How it appears in the retry history.
+    name: String,
+    url: Url,
+    /// The operator's own URL: a 4xx answer means the input is wrong. A
+    /// gateway's 4xx only means that gateway cannot serve it.
+    authoritative: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum DownloadError {
+    #[error("the server answered {0}")]
+    Refused(StatusCode),
+    #[error("the server answered {0}")]
+    ServerError(StatusCode),
+    #[error("it is {bytes} bytes, over the limit of {limit} bytes ([jobs] max_input_size)")]
+    TooBig { bytes: u64, limit: u64 },
+    #[error("nothing received for {}", humantime::format_duration(*.0))]
+    Stalled(Duration),
+    #[error("it broke off after {received} bytes: {reason}")]
+    Broken { received: u64, reason: String },
+    #[error("it ended after {received} of {total} bytes")]
+    Short { received: u64, total: u64 },
+    #[error("cannot connect: {0}")]
+    Unreachable(String),
+    #[error("cannot save it: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl AttemptError for DownloadError {
+    fn http_status(&self) -> Option<u16> {
+        match self {
+            DownloadError::Refused(status) | DownloadError::ServerError(status) => {
+                Some(status.as_u16())
+            }
+            _ => None,
+        }
+    }
+
+    fn counts_against_node(&self) -> bool {
+        false // sources are not pinning nodes; no breaker is kept for them
     }
 }
 
-async fn fetch(stage: &Stage<'_>, url: &Url, dir: &Path) -> Result<PathBuf, Outcome> {
-    let limits = &stage.config.jobs;
-    let shown = tank_ipfs::redacted(url);
-    let io =
-        |e: std::io::Error| Outcome::infrastructure(format!("saving the download of {shown}: {e}"));
-    tokio::fs::create_dir_all(dir).await.map_err(io)?;
-    let target = dir.join(file_name(url));
-    let partial = target.with_extension("part");
+pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
+    let (sources, name) = match JobInput::from_stored(&stage.job.input) {
+        JobInput::Url(url) => {
+            let source = Source {
+                name: tank_ipfs::redacted(&url),
+                url: url.clone(),
+                authoritative: true,
+            };
+            (vec![source], file_name(&url))
+        }
+        JobInput::Ipfs { cid, path } => {
+            let name = Path::new(&path)
+                .file_name()
+                .map_or(cid.clone(), |n| safe_name(&n.to_string_lossy()));
+            (ipfs_sources(stage, &cid, &path).await, name)
+        }
+        JobInput::File(_) => unreachable!("local files are not downloaded"),
+    };
+    let dir = Path::new(&stage.job.work_dir).join("source");
+    if let Err(e) = tokio::fs::create_dir_all(&dir).await {
+        return Outcome::infrastructure(format!("cannot create {}: {e}", dir.display()));
+    }
+    let target = dir.join(name);
+    fetch(stage, &sources, &target).await
+}
 
-    let response = reqwest::Client::new()
-        .get(url.clone())
+/// The configured gateways, then the local node's gateway when it runs.
+async fn ipfs_sources(stage: &Stage<'_>, cid: &str, path: &str) -> Vec<Source> {
+    let content = if path.is_empty() {
+        cid.to_owned()
+    } else {
+        format!("{cid}/{path}")
+    };
+    let at = |gateway: &Url| {
+        let mut url = gateway.clone();
+        url.path_segments_mut()
+            .expect("http URLs have a path")
+            .pop_if_empty()
+            .push("ipfs")
+            .extend(content.split('/'));
+        url
+    };
+    let mut sources: Vec<Source> = stage
+        .config
+        .downloads
+        .gateways
+        .iter()
+        .map(|gateway| Source {
+            name: format!("gateway {}", tank_ipfs::redacted(gateway)),
+            url: at(gateway),
+            authoritative: false,
+        })
+        .collect();
+    if let Some(local) = stage.local_node {
+        let gateway = local.answering().await.and_then(|running| running.gateway);
+        if let Some(gateway) = gateway.and_then(|g| Url::parse(&g).ok()) {
+            sources.push(Source {
+                name: "local node".into(),
+                url: at(&gateway),
+                authoritative: false,
+            });
+        }
+    }
+    sources
+}
+
+/// Tries each source in turn, each `attempts` times; a partial file is
+/// resumed by the next try, whichever source it comes from (same bytes).
+async fn fetch(stage: &Stage<'_>, sources: &[Source], target: &Path) -> Outcome {
+    let partial = target.with_extension("part");
+    let mut failures = Vec::new();
+    for source in sources {
+        for attempt in 1..=stage.config.downloads.attempts {
+            let result = stage
+                .recorder
+                .call(
+                    &source.name,
+                    "download",
+                    attempt,
+                    transfer(stage, &source.url, &partial),
+                )
+                .await;
+            match result {
+                Ok(()) => {
+                    if let Err(e) = tokio::fs::rename(&partial, target).await {
+                        return Outcome::infrastructure(format!("cannot save the download: {e}"));
+                    }
+                    return Outcome::Next(
+                        JobState::Probing,
+                        vec![Field::SourcePath(target.display().to_string())],
+                    );
+                }
+                Err(e @ DownloadError::TooBig { .. }) => {
+                    return Outcome::bad_input(format!(
+                        "input {} is too big: {e}",
+                        stage.job.input
+                    ));
+                }
+                Err(e @ DownloadError::Refused(_)) if source.authoritative => {
+                    return Outcome::bad_input(format!("cannot download {}: {e}", source.name));
+                }
+                Err(e @ DownloadError::Refused(_)) => {
+                    failures.push(format!("{}: {e}", source.name));
+                    break; // that source does not have it
+                }
+                Err(e) => failures.push(format!("{}: {e}", source.name)),
+            }
+        }
+    }
+    if sources.is_empty() {
+        failures.push("no gateway is configured and the local node is not running".into());
+    }
+    Outcome::infrastructure(format!(
+        "cannot download {} ({})",
+        stage.job.input,
+        failures.join("; ")
+    ))
+}
+
+/// One try: resumes `partial` when it has bytes and the server takes ranges.
+async fn transfer(stage: &Stage<'_>, url: &Url, partial: &PathBuf) -> Result<(), DownloadError> {
+    let limits = &stage.config.jobs;
+    let have = tokio::fs::metadata(partial)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let client = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .build()
+        .expect("a TLS backend is compiled in");
+    let mut request = client.get(url.clone());
+    if have > 0 {
+        request = request.header(RANGE, format!("bytes={have}-"));
+    }
+    let response = request
         .send()
         .await
-        .map_err(|e| {
-            Outcome::infrastructure(format!("cannot download {shown}: {}", root_cause(&e)))
-        })?;
+        .map_err(|e| DownloadError::Unreachable(root_cause(&e)))?;
     let status = response.status();
-    if status.is_client_error() {
-        return Err(Outcome::bad_input(format!(
-            "cannot download {shown}: the server answered {status}"
-        )));
-    }
-    if !status.is_success() {
-        return Err(Outcome::infrastructure(format!(
-            "cannot download {shown}: the server answered {status}"
-        )));
-    }
-    let total = response.content_length();
-    let too_big = |bytes: u64| {
-        Outcome::bad_input(format!(
-            "input {shown} is {bytes} bytes, over the limit of {} bytes ([jobs] max_input_size)",
-            limits.max_input_size
-        ))
+    let (mut received, total, append) = match status {
+        StatusCode::PARTIAL_CONTENT => {
+            let total = response
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit('/').next())
+                .and_then(|t| t.parse().ok())
+                .or(response.content_length().map(|l| l + have));
+            (have, total, true)
+        }
+        StatusCode::RANGE_NOT_SATISFIABLE => {
+            // What we have is all there is (or stale): start over next try.
+            tokio::fs::remove_file(partial).await?;
+            return Err(DownloadError::Broken {
+                received: have,
+                reason: "the server cannot resume from there".into(),
+            });
+        }
+        s if s.is_success() => (0, response.content_length(), false),
+        s if s.is_client_error() => return Err(DownloadError::Refused(s)),
+        s => return Err(DownloadError::ServerError(s)),
     };
     if let Some(total) = total.filter(|t| *t > limits.max_input_size) {
-        return Err(too_big(total));
+        return Err(DownloadError::TooBig {
+            bytes: total,
+            limit: limits.max_input_size,
+        });
     }
-
-    let mut file = tokio::fs::File::create(&partial).await.map_err(io)?;
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(partial)
+        .await?;
     let mut body = response.bytes_stream();
-    let mut received = 0u64;
-    let mut announced = 0u64;
+    let mut announced = received;
     loop {
         let chunk = match tokio::time::timeout(limits.download_stall_timeout, body.next()).await {
-            Err(_) => {
-                return Err(Outcome::infrastructure(format!(
-                    "download of {shown} stalled: nothing received for {}",
-                    humantime::format_duration(limits.download_stall_timeout)
-                )))
-            }
+            Err(_) => return Err(DownloadError::Stalled(limits.download_stall_timeout)),
             Ok(None) => break,
             Ok(Some(Err(e))) => {
-                return Err(Outcome::infrastructure(format!(
-                    "download of {shown} broke off after {received} bytes: {}",
-                    root_cause(&e)
-                )))
+                file.flush().await?;
+                return Err(DownloadError::Broken {
+                    received,
+                    reason: root_cause(&e),
+                });
             }
             Ok(Some(Ok(chunk))) => chunk,
         };
         received += chunk.len() as u64;
         if received > limits.max_input_size {
-            return Err(too_big(received));
+            return Err(DownloadError::TooBig {
+                bytes: received,
+                limit: limits.max_input_size,
+            });
         }
-        file.write_all(&chunk).await.map_err(io)?;
+        file.write_all(&chunk).await?;
         if received - announced >= ANNOUNCE_EVERY {
             announced = received;
             stage.events.send(JobEvent::Download {
@@ -103,15 +280,11 @@ async fn fetch(stage: &Stage<'_>, url: &Url, dir: &Path) -> Result<PathBuf, Outc
             });
         }
     }
-    if let Some(total) = total.filter(|t| *t != received) {
-        return Err(Outcome::infrastructure(format!(
-            "download of {shown} ended after {received} of {total} bytes"
-        )));
+    file.sync_all().await?;
+    match total {
+        Some(total) if received < total => Err(DownloadError::Short { received, total }),
+        _ => Ok(()),
     }
-    file.sync_all().await.map_err(io)?;
-    drop(file);
-    tokio::fs::rename(&partial, &target).await.map_err(io)?;
-    Ok(target)
 }
 
 /// The URL's last path segment, kept to safe characters; `source` if none.
@@ -120,7 +293,11 @@ fn file_name(url: &Url) -> String {
         .path_segments()
         .and_then(|mut s| s.next_back())
         .unwrap_or_default();
-    let safe: String = last
+    safe_name(last)
+}
+
+fn safe_name(name: &str) -> String {
+    let safe: String = name
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         .collect();

@@ -30,6 +30,8 @@ pub(crate) struct Stage<'a> {
     pub store: &'a Store,
     pub events: &'a Events,
     pub recorder: Recorder,
+    /// The local node, when enabled: a download source.
+    pub local_node: Option<&'a tank_node::LocalNode>,
     pub job: JobRow,
     /// Set when the job must stop (the runner was dropped or cancelled).
     pub cancel: Arc<AtomicBool>,
@@ -119,11 +121,10 @@ impl Outcome {
 impl Stage<'_> {
     /// The nodes in work order: primary first, then backups as configured.
     pub fn ordered_nodes(&self) -> Vec<&Node> {
-        let order = self.config.ordered_nodes();
-        order
-            .iter()
-            .filter_map(|c| self.nodes.iter().find(|n| n.name() == c.name))
-            .collect()
+        let mut nodes: Vec<&Node> = self.nodes.iter().collect();
+        // Stable: within a tier, as configured (the local node last).
+        nodes.sort_by_key(|n| n.config.tier_rank());
+        nodes
     }
 
     pub fn node(&self, name: &str) -> Option<&Node> {
