@@ -199,7 +199,16 @@ pub fn nodes(nodes: &[NodeReport]) -> String {
         let _ = writeln!(
             out,
             "{:width$}  {:15}  {:7}  tier {}  {}  [{}{since}]  {answer}",
-            now.name, kind, role, now.tier, now.api, node.state
+            now.name,
+            kind,
+            role,
+            now.tier,
+            now.api,
+            if node.state == "unknown" {
+                "unmonitored"
+            } else {
+                &node.state
+            }
         );
     }
     out
