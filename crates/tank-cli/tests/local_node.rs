@@ -83,6 +83,14 @@ async fn tank_node_starts_shows_and_stops_the_local_node() {
         world.node("supernode").peer_id
     );
 
+    let before = running["status"]["running"]["pid"].as_u64().unwrap();
+    let restart = world.tank(&["node", "restart"]).await;
+    assert_eq!(restart.code, 0, "{}", restart.stderr);
+    let after = status(&world).await["status"]["running"]["pid"]
+        .as_u64()
+        .unwrap();
+    assert_ne!(before, after, "a new daemon after the restart");
+
     let logs = world.tank(&["node", "logs", "-n", "20"]).await;
     assert!(logs.stdout.contains("Daemon is ready"), "{}", logs.stdout);
     let stop = world.tank(&["node", "stop"]).await;
@@ -215,4 +223,49 @@ async fn wait_for_running(world: &World, not: Option<u64>) -> u64 {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn a_local_node_that_keeps_crashing_is_given_up_on_with_an_alert() {
+    let world = World::with_nodes(1).await;
+    let sink = tank_testkit::http::WebhookSink::start().await;
+    world.write_config(&format!(
+        "{}[[alerts]]\nname = \"ops\"\nkind = \"json\"\n",
+        local_node("max_restarts = 2")
+    ));
+    world.secret("alert:ops", sink.url.as_str()).await;
+    assert_eq!(world.tank(&["node", "start"]).await.code, 0);
+    assert_eq!(world.tank(&["node", "stop"]).await.code, 0);
+    std::fs::write(
+        world.data_dir().join("ipfs/standin.json"),
+        r#"{"crash_after": 0.3}"#,
+    )
+    .unwrap();
+
+    let mut daemon = world.start_daemon();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !sink
+        .received()
+        .iter()
+        .any(|a| a["event"] == "local_node_down")
+    {
+        assert!(Instant::now() < deadline, "no alert: {:?}", sink.received());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+
+    let alert = sink
+        .received()
+        .into_iter()
+        .find(|a| a["event"] == "local_node_down")
+        .unwrap();
+    assert!(
+        alert["message"]
+            .as_str()
+            .unwrap()
+            .contains("exited 3 times"),
+        "{alert}"
+    );
+    let events = status(&world).await["events"].clone();
+    assert_eq!(events[0]["event"]["event"], "gave_up", "{events:#}");
 }
