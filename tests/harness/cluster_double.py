@@ -43,13 +43,12 @@ import time
 
 from doubles_common import (
     Api, ApiError, DoubleServer, Kubo, KuboError, Reply, Request,
-    authorization, basic_credentials, looks_like_cid, now_rfc3339, spawn,
+    authorization, b58encode, basic_credentials, looks_like_cid, now_rfc3339, spawn,
 )
 
 VERSION = "1.1.2"
 REALM = "Restricted IPFS Cluster API"
 ZERO_TIME = "0001-01-01T00:00:00Z"
-B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 # Filter names GET /pins accepts; "error" and "queued" are cluster's composites.
 STATUS_FILTERS = {
     "error": {"cluster_error", "pin_error", "unpin_error"},
@@ -57,14 +56,6 @@ STATUS_FILTERS = {
     **{s: {s} for s in ("cluster_error", "pin_error", "unpin_error", "pinned", "pinning", "unpinning",
                         "unpinned", "remote", "pin_queued", "unpin_queued", "sharded", "unexpectedly_unpinned")},
 }
-
-
-def b58encode(data: bytes) -> str:
-    number, text = int.from_bytes(data, "big"), ""
-    while number:
-        number, digit = divmod(number, 58)
-        text = B58[digit] + text
-    return "1" * (len(data) - len(data.lstrip(b"\0"))) + text
 
 
 def peer_id_for(name: str) -> str:

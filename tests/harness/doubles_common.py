@@ -33,6 +33,27 @@ FAULT_ACTIONS = {"fail", "hang", "delay"}
 _CID = re.compile(r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{20,}|z[1-9A-HJ-NP-Za-km-z]{20,}|f[0-9a-f]{20,})$")
 
 
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def b58encode(data: bytes) -> str:
+    number, text = int.from_bytes(data, "big"), ""
+    while number:
+        number, digit = divmod(number, 58)
+        text = B58[digit] + text
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + text
+
+
+def b58decode(text: str) -> bytes:
+    number = 0
+    for char in text:
+        digit = B58.find(char)
+        if digit < 0:
+            raise ValueError(f"{char!r} is not a base58btc character")
+        number = number * 58 + digit
+    return b"\0" * (len(text) - len(text.lstrip("1"))) + number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
 def looks_like_cid(text) -> bool:
     return isinstance(text, str) and bool(_CID.match(text))
 
@@ -144,7 +165,7 @@ class DoubleServer:
 
     def __init__(self, api: Api, port: int):
         self.api = api
-        self.faults = Faults()
+        self.faults = Faults(after_allowed=True)
         self.listener = RefusableListener(ApiHandler, port, double=self)
         self._routes = list(api.compiled_routes())
         self._lock = threading.Lock()
@@ -168,19 +189,27 @@ class DoubleServer:
         with self._lock:
             self._calls[route] = self._calls.get(route, 0) + 1
         rule = self.faults.take(route)
-        if rule is not None and rule.action == "hang":
+        before = rule is not None and not rule.after
+        if before and rule.action == "hang":
             self.faults.wait_released(rule.seconds)
             h.close_connection = True
             return
-        if rule is not None and rule.action == "delay":
+        if before and rule.action == "delay":
             time.sleep(rule.seconds)
-        if rule is not None and rule.action == "fail":
+        if before and rule.action == "fail":
             reply = Reply(rule.status, self.api.error_body(rule.status, rule.message or f"{route}: injected failure"))
         else:
             request = Request(h.command, url.path, url.query, h.headers, body, params)
             reply = self.api.authorize(request)
             if reply is None:
                 reply = self._call(handler, request)
+        if rule is not None and rule.after:
+            # The request was handled (its effect stands); its answer is lost.
+            if rule.action == "hang":
+                self.faults.wait_released(rule.seconds)
+                h.close_connection = True
+                return
+            reply = Reply(rule.status, self.api.error_body(rule.status, rule.message or f"{route}: injected failure"))
         self._send(h, reply)
 
     def _call(self, handler, request: Request) -> Reply:

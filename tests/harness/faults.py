@@ -1,10 +1,12 @@
-"""Fault rules the harness applies in front of its real kubo node.
+"""Fault rules the harness applies in front of its real kubo node and in
+front of the test doubles (doubles_common.py).
 
 A rule: {"op": "pin/add" | "*", "action": ..., "count": N (omit: every call),
-         "status": 500, "message": "...", "seconds": 3600}
+         "status": 500, "message": "...", "seconds": 3600, "after": false}
 
 Actions:
-  fail       answer with a kubo error (HTTP `status`, `message`)
+  fail       answer with an error (HTTP `status`, `message`): a kubo error,
+             or the error body of the double the rule is in front of
   hang       hold the request without answering for `seconds` (or until the
              faults are cleared), then drop the connection
   delay      wait `seconds`, then answer normally
@@ -13,17 +15,26 @@ Actions:
   die_after  answer normally, then kill the whole node (SIGKILL)
   refuse_after  answer normally, then refuse connections (until accepted again)
 
+"after": true (with `fail` or `hang` only, and only where the owner of the
+rules says so: the doubles built on doubles_common.DoubleServer; the kubo
+harness refuses it as an unknown key): the request is handled first, its
+effect applied and recorded, then its answer is replaced by the failure or
+never sent (hang, then the connection is dropped). Without it the fault takes
+the request's place and the request is not handled at all.
+
 The first rule whose op matches and whose count is not used up applies.
 """
 
 import threading
 
 ACTIONS = {"fail", "hang", "delay", "lie", "die_after", "refuse_after"}
+AFTER_ACTIONS = {"fail", "hang"}
 
 
 class Rule:
-    def __init__(self, spec: dict):
-        unknown = set(spec) - {"op", "action", "count", "status", "message", "seconds"}
+    def __init__(self, spec: dict, after_allowed: bool = False):
+        keys = {"op", "action", "count", "status", "message", "seconds"} | ({"after"} if after_allowed else set())
+        unknown = set(spec) - keys
         if unknown:
             raise ValueError(f"unknown fault keys: {sorted(unknown)}")
         self.op = spec.get("op", "*")
@@ -34,19 +45,27 @@ class Rule:
         self.status = int(spec.get("status", 500))
         self.message = spec.get("message")
         self.seconds = float(spec.get("seconds", 3600 if self.action == "hang" else 1))
+        self.after = spec.get("after", False)
+        if not isinstance(self.after, bool):
+            raise ValueError(f"fault key after must be true or false, got {self.after!r}")
+        if self.after and self.action not in AFTER_ACTIONS:
+            raise ValueError(f"after: true goes with the actions {sorted(AFTER_ACTIONS)}, not {self.action!r}")
 
     def matches(self, op: str) -> bool:
         return (self.op == "*" or self.op == op) and (self.remaining is None or self.remaining > 0)
 
 
 class Faults:
-    def __init__(self):
+    """`after_allowed`: whether rules may carry "after" (the owner applies it)."""
+
+    def __init__(self, after_allowed: bool = False):
+        self._after_allowed = after_allowed
         self._rules: list[Rule] = []
         self._lock = threading.Lock()
         self._released = threading.Event()
 
     def add(self, spec: dict) -> None:
-        rule = Rule(spec)
+        rule = Rule(spec, self._after_allowed)
         with self._lock:
             self._rules.append(rule)
             self._released.clear()

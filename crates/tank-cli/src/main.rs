@@ -120,6 +120,16 @@ enum Command {
         #[command(subcommand)]
         action: NodeAction,
     },
+    /// This encoder's identity at the 3Speak gateway (a did:key)
+    Identity {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The 3Speak gateway: its state, this encoder's identity, the jobs taken from it
+    Gateway {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -285,6 +295,24 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             })
         }
         Command::Node { action } => local_node(&engine, action).await,
+        Command::Identity { json } => {
+            let (did, source) = engine.identity()?;
+            if json {
+                print_json(&serde_json::json!({ "did": did, "source": source }));
+            } else {
+                println!("{did}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gateway { json } => {
+            let status = engine.gateway_status(20)?;
+            if json {
+                print_json(&status);
+            } else {
+                print!("{}", render::gateway(&status));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Secret { .. } => unreachable!("handled before opening the engine"),
     }
 }

@@ -2,18 +2,24 @@
 
 use std::fmt::Write;
 
-use tank_engine::{AuditRecord, JobAttempt, JobReport, JobState, JobSummary, NodeReport};
+use tank_engine::{
+    AuditRecord, GatewayClaim, GatewayStatus, JobAttempt, JobReport, JobState, JobSummary,
+    NodeReport,
+};
 
 pub fn job(report: &JobReport) -> String {
     let mut out = String::new();
     let mark = match report.state {
         JobState::Done => "✔",
-        JobState::Failed => "✘",
+        JobState::Failed | JobState::Cancelled => "✘",
         JobState::AwaitingReplicas => "⏸",
         _ => "…",
     };
     let _ = writeln!(out, "job {}  {} {}", report.id, mark, report.state);
     let _ = writeln!(out, "  input      {}", report.input);
+    if let Some(claim) = &report.gateway {
+        let _ = writeln!(out, "  gateway    {}", claim_line(claim));
+    }
     if let Some(cid) = &report.cid {
         let _ = writeln!(out, "  cid        {cid}");
         let _ = writeln!(out, "  play       ipfs://{cid}/manifest.m3u8");
@@ -45,6 +51,7 @@ pub fn job(report: &JobReport) -> String {
                 "waiting: `tank daemon` keeps trying and finishes it when nodes come back"
                     .to_owned()
             }
+            (JobState::Cancelled, _) => "no: it was cancelled".to_owned(),
             (_, Some(true)) => format!("yes: `tank retry {}` once the nodes are back", report.id),
             _ => "no: the input itself is the problem".to_owned(),
         };
@@ -212,6 +219,62 @@ pub fn nodes(nodes: &[NodeReport]) -> String {
         );
     }
     out
+}
+
+/// `tank gateway`.
+pub fn gateway(status: &GatewayStatus) -> String {
+    let mut out = String::new();
+    let enabled = if status.enabled {
+        "enabled"
+    } else {
+        "disabled ([gateway] enabled = false)"
+    };
+    let _ = writeln!(out, "gateway   {}  {enabled}", status.url);
+    let _ = writeln!(out, "  mode      {:?}", status.mode);
+    let _ = writeln!(out, "  identity  {}  ({:?})", status.did, status.identity);
+    let since = status
+        .health
+        .as_ref()
+        .and_then(|h| h.since.as_deref())
+        .map(|s| format!(" since {s}"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "  state     {}{since}", status.state);
+    if let Some(last) = status.history.first() {
+        let outcome = match (&last.detail, last.ok) {
+            (Some(detail), false) => format!("failed: {detail}"),
+            _ => format!("{} ms", last.latency_ms.unwrap_or(0)),
+        };
+        let _ = writeln!(out, "  last call {} {} {outcome}", last.at, last.probe);
+    }
+    if !status.claims.is_empty() {
+        let _ = writeln!(out, "  jobs");
+        for claim in &status.claims {
+            let _ = writeln!(out, "    {}", claim_line(claim));
+        }
+    }
+    out
+}
+
+/// A gateway job in one line: its id, our job, where it stands.
+fn claim_line(claim: &GatewayClaim) -> String {
+    let local = claim
+        .job_id
+        .map(|id| format!("job {id}"))
+        .unwrap_or_else(|| "no job".into());
+    let state = claim
+        .job_state
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
+    let answer = claim
+        .answer
+        .as_deref()
+        .map(|a| format!(": {a}"))
+        .unwrap_or_default();
+    format!(
+        "{}  {local}{state}  {}{answer}",
+        claim.gateway_id,
+        claim.phase.as_str()
+    )
 }
 
 pub fn local_node(

@@ -44,6 +44,11 @@ pub enum Alert {
     LocalNodeDown {
         reason: String,
     },
+    /// The 3Speak gateway stopped answering: no new work, no reports.
+    GatewayDown {
+        detail: Option<String>,
+    },
+    GatewayRecovered,
 }
 
 impl Alert {
@@ -61,6 +66,17 @@ impl Alert {
         }
     }
 
+    /// Alerts from the gateway's state change.
+    pub fn from_gateway_change(change: &HealthChange) -> Option<Alert> {
+        match (change.from.as_str(), change.to.as_str()) {
+            (_, "down") => Some(Alert::GatewayDown {
+                detail: change.detail.clone(),
+            }),
+            ("down", _) => Some(Alert::GatewayRecovered),
+            _ => None,
+        }
+    }
+
     pub fn event(&self) -> &'static str {
         match self {
             Alert::NodeDown { .. } => "node_down",
@@ -69,6 +85,8 @@ impl Alert {
             Alert::RetrySpike { .. } => "retry_spike",
             Alert::VerifySpike { .. } => "verification_spike",
             Alert::LocalNodeDown { .. } => "local_node_down",
+            Alert::GatewayDown { .. } => "gateway_down",
+            Alert::GatewayRecovered => "gateway_recovered",
         }
     }
 
@@ -81,9 +99,11 @@ impl Alert {
             Alert::ReplicaMissing { job, replica, .. } => {
                 format!("{}:{job}:{replica}", self.event())
             }
-            Alert::RetrySpike { .. } | Alert::VerifySpike { .. } | Alert::LocalNodeDown { .. } => {
-                self.event().to_owned()
-            }
+            Alert::RetrySpike { .. }
+            | Alert::VerifySpike { .. }
+            | Alert::LocalNodeDown { .. }
+            | Alert::GatewayDown { .. }
+            | Alert::GatewayRecovered => self.event().to_owned(),
         }
     }
 
@@ -102,6 +122,11 @@ impl Alert {
                 format!("job {job}: the replica on {replica} vanished and could not be restored: {detail}")
             }
             Alert::LocalNodeDown { reason } => format!("the local IPFS node is DOWN: {reason}"),
+            Alert::GatewayDown { detail } => match detail {
+                Some(detail) => format!("the 3Speak gateway is DOWN: {detail}"),
+                None => "the 3Speak gateway is DOWN".into(),
+            },
+            Alert::GatewayRecovered => "the 3Speak gateway has recovered".into(),
             Alert::RetrySpike { failures, window } => {
                 format!(
                     "{failures} calls to IPFS nodes failed in the last {}",
@@ -125,6 +150,7 @@ impl Alert {
                 json!({ "failures": failures, "window_seconds": window.as_secs() })
             }
             Alert::LocalNodeDown { .. } => json!({ "node": "local" }),
+            Alert::GatewayDown { .. } | Alert::GatewayRecovered => json!({ "service": "gateway" }),
         }
     }
 

@@ -1,17 +1,21 @@
 //! `tank daemon`: the background work, until told to stop.
 //!
-//! - the pin queue: parked jobs get another round when their wait is over
-//!   (and fail, retryable, once they have waited `park_for`); jobs a
-//!   crashed or stopped `tank` left mid-way are resumed;
+//! - the scheduler: queued jobs, jobs a crashed or stopped `tank` left
+//!   mid-way, and parked jobs whose wait is over, run at most
+//!   `[jobs] max_concurrent` at once (parked jobs fail, retryable, once
+//!   they have waited `park_for`);
+//! - the 3Speak gateway, when enabled: work claimed, pinged and reported;
 //! - the health monitor, with alerts when a node goes down or recovers;
 //! - audits of finished jobs;
 //! - the local kubo node, when enabled: started and supervised;
 //! - alerts when failed calls or verifications spike.
 //!
-//! Each runs as its own task so a long job never delays a health probe.
+//! Each runs as its own task so a long job never delays a health probe. On
+//! shutdown, running jobs stop where they are (and resume at the next
+//! start); then gateway jobs that had not started encoding are given back.
 
 use std::future::Future;
-use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -19,17 +23,21 @@ use tokio_util::sync::CancellationToken;
 use crate::alerts::Alert;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::job::{JobReport, JobState};
-use crate::lock::JobLock;
-use crate::store::now_ms;
+use crate::gateway::GatewayWorker;
+use crate::scheduler::Scheduler;
 
-/// How often the pin queue looks for work.
+/// How often the scheduler looks for work.
 const QUEUE_TICK: Duration = Duration::from_secs(2);
 
 impl Engine {
     /// Runs the background work until `shutdown` completes. Jobs in flight
-    /// stop where they are and resume at the next start.
+    /// stop where they are and resume at the next start. Fails at once when
+    /// the gateway is enabled but this encoder has no usable identity.
     pub async fn run_daemon(&self, shutdown: impl Future<Output = ()>) -> Result<(), EngineError> {
+        let gateway = match self.config().gateway.enabled {
+            true => Some(Arc::new(GatewayWorker::new(self)?)),
+            false => None,
+        };
         let stop = CancellationToken::new();
         let health = self.config().health.interval;
         let audit = self.config().audit.interval;
@@ -38,10 +46,22 @@ impl Engine {
             let (engine, stop) = (self.clone(), stop.clone());
             tokio::spawn(async move { engine.supervise_local_node(stop).await })
         });
+        let scheduler = {
+            let (mut scheduler, stop) = (Scheduler::new(self.clone()), stop.clone());
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(QUEUE_TICK);
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return scheduler.stop().await,
+                        _ = ticks.tick() => scheduler.round(),
+                    }
+                }
+            })
+        };
+        let gateway_task = gateway
+            .clone()
+            .map(|worker| tokio::spawn(worker.run(stop.clone())));
         let tasks = [
-            self.spawn_loop(&stop, QUEUE_TICK, |engine| async move {
-                engine.queue_round().await
-            }),
             self.spawn_loop(&stop, health, |engine| async move {
                 engine.health_round().await
             }),
@@ -54,11 +74,18 @@ impl Engine {
                 engine.check_spikes().await
             }),
         ];
-        tracing::info!("daemon running: pin queue, health monitor, audits, alerts");
+        tracing::info!(
+            gateway = gateway.is_some(),
+            "daemon running: scheduler, health monitor, audits, alerts"
+        );
         shutdown.await;
         stop.cancel();
-        for task in tasks.into_iter().chain(local) {
+        let _ = scheduler.await;
+        for task in tasks.into_iter().chain(local).chain(gateway_task) {
             let _ = task.await;
+        }
+        if let Some(gateway) = gateway {
+            gateway.release_unstarted().await;
         }
         tracing::info!("daemon stopped");
         Ok(())
@@ -120,21 +147,6 @@ impl Engine {
         }
     }
 
-    async fn queue_round(&self) {
-        match self.interrupted() {
-            Ok(ids) => {
-                for id in ids {
-                    tracing::info!(job = id, "resuming an interrupted job");
-                    log_outcome(&self.run(id).await);
-                }
-            }
-            Err(e) => tracing::error!(%e, "cannot list interrupted jobs"),
-        }
-        if let Err(e) = self.retry_parked().await {
-            tracing::error!(%e, "pin queue round failed");
-        }
-    }
-
     async fn health_round(&self) {
         for change in self.probe_nodes().await {
             tracing::warn!(node = change.node, from = change.from, to = change.to, detail = ?change.detail, "node state changed");
@@ -149,55 +161,5 @@ impl Engine {
             Ok(records) => tracing::info!(replicas = records.len(), "audit round done"),
             Err(e) => tracing::error!(%e, "audit round failed"),
         }
-    }
-
-    /// Gives every parked job whose wait is over another round. A job that
-    /// has waited longer than `park_for` fails instead (retryable).
-    pub async fn retry_parked(&self) -> Result<Vec<JobReport>, EngineError> {
-        let now = now_ms();
-        let mut reports = Vec::new();
-        for parked in self.store().due_parked(now)? {
-            {
-                // Only one process gives a job its round.
-                let Some(_lock) = JobLock::try_take(Path::new(&parked.work_dir))? else {
-                    continue;
-                };
-                let waited = Duration::from_millis((now - parked.since).max(0) as u64);
-                if waited > self.config().pinning.park_for {
-                    let error = format!(
-                        "gave up after waiting {} for enough replicas; `tank retry {}` tries again",
-                        humantime::format_duration(self.config().pinning.park_for),
-                        parked.id
-                    );
-                    self.store()
-                        .fail(parked.id, JobState::AwaitingReplicas, &error, true)?;
-                    continue;
-                }
-                self.store().transition(
-                    parked.id,
-                    JobState::AwaitingReplicas,
-                    JobState::Pinning,
-                    &[],
-                )?;
-            }
-            tracing::info!(
-                job = parked.id,
-                round = parked.rounds + 1,
-                "trying a parked job again"
-            );
-            let outcome = self.run(parked.id).await;
-            log_outcome(&outcome);
-            reports.extend(outcome.ok());
-        }
-        Ok(reports)
-    }
-}
-
-fn log_outcome(outcome: &Result<JobReport, EngineError>) {
-    match outcome {
-        Ok(report) => {
-            tracing::info!(job = report.id, state = %report.state, cid = ?report.cid, "job run ended")
-        }
-        Err(e) => tracing::error!(%e, "job run failed"),
     }
 }

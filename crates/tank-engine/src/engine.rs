@@ -198,7 +198,10 @@ impl Engine {
             JobState::Uploading => stages::upload::run(&stage).await,
             JobState::Pinning => stages::pin::run(&stage).await,
             JobState::Verifying => stages::verify::run(&stage).await,
-            JobState::Done | JobState::Failed | JobState::AwaitingReplicas => {
+            JobState::Done
+            | JobState::Failed
+            | JobState::Cancelled
+            | JobState::AwaitingReplicas => {
                 unreachable!("resting states have no stage")
             }
         }
@@ -264,6 +267,11 @@ impl Engine {
 
     pub(crate) fn secrets(&self) -> &Secrets {
         &self.inner.secrets
+    }
+
+    /// Where job folders go.
+    pub(crate) fn jobs_root(&self) -> &Path {
+        &self.inner.jobs_root
     }
 
     /// Sends a failed (retryable) or parked job back to the stage it stopped in.
@@ -344,6 +352,7 @@ impl Engine {
                 .and_then(|p| serde_json::from_str(p).ok()),
             history: store.history(id)?,
             audits: store.audits(id)?,
+            gateway: store.gateway_claim_of(id)?,
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
         })

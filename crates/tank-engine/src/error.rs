@@ -33,4 +33,6 @@ pub enum EngineError {
     NotDone { id: JobId, state: JobState },
     #[error("job {0} was stopped before it finished; `tank resume` continues it")]
     Stopped(JobId),
+    #[error("gateway identity: {0}")]
+    Identity(String),
 }

@@ -40,13 +40,13 @@ pub struct NodeReport {
     pub history: Vec<HealthSample>,
 }
 
-/// The outcome of one probe round on one node.
-struct Probe {
-    live: bool,
+/// The outcome of one probe round on one node (or one call to the gateway).
+pub(crate) struct Probe {
+    pub live: bool,
     /// Why it is not fully healthy even though it answered.
-    degraded: Option<String>,
-    failure: Option<String>,
-    canary_ran: bool,
+    pub degraded: Option<String>,
+    pub failure: Option<String>,
+    pub canary_ran: bool,
 }
 
 impl Engine {
@@ -65,13 +65,26 @@ impl Engine {
     }
 
     async fn probe_node(&self, node: &Node, config: &HealthConfig) -> Option<HealthChange> {
-        let store = self.store();
-        let before = store.monitor_state(node.name()).ok()?;
+        let before = self.store().monitor_state(node.name()).ok()?;
         let canary_due = before
             .last_canary_at
             .is_none_or(|at| now_ms() - at >= config.canary_interval.as_millis() as i64);
         let probe = probe(self, node, config, canary_due).await;
+        let change = self.judge(node.name(), &probe);
+        match self.store().monitor_state(node.name()).ok()?.state.as_str() {
+            "down" => self.breakers().open(node.name()),
+            _ if probe.live => self.breakers().record(node.name(), true),
+            _ => {}
+        }
+        change
+    }
 
+    /// Moves `name`'s monitored state on after `probe`, with hysteresis;
+    /// returns the change, if it changed.
+    pub(crate) fn judge(&self, name: &str, probe: &Probe) -> Option<HealthChange> {
+        let config = &self.config().health;
+        let store = self.store();
+        let before = store.monitor_state(name).ok()?;
         let mut after = before.clone();
         if probe.live {
             after.ok_streak += 1;
@@ -83,20 +96,15 @@ impl Engine {
         if probe.canary_ran {
             after.last_canary_at = Some(now_ms());
         }
-        after.state = next_state(&before.state, &after, &probe, config).to_owned();
-        if let Err(e) = store.save_monitor_state(node.name(), &after) {
-            tracing::error!(node = node.name(), %e, "cannot save the node's health");
-        }
-        match after.state.as_str() {
-            "down" => self.breakers().open(node.name()),
-            _ if probe.live => self.breakers().record(node.name(), true),
-            _ => {}
+        after.state = next_state(&before.state, &after, probe, config).to_owned();
+        if let Err(e) = store.save_monitor_state(name, &after) {
+            tracing::error!(node = name, %e, "cannot save the node's health");
         }
         (after.state != before.state).then(|| HealthChange {
-            node: node.name().to_owned(),
+            node: name.to_owned(),
             from: before.state,
             to: after.state,
-            detail: probe.failure.or(probe.degraded),
+            detail: probe.failure.clone().or(probe.degraded.clone()),
         })
     }
 

@@ -125,10 +125,13 @@ pub enum JobState {
     AwaitingReplicas,
     Done,
     Failed,
+    /// Stopped for good on purpose (e.g. a gateway job given back to the
+    /// gateway); the reason is in `error`.
+    Cancelled,
 }
 
 impl JobState {
-    pub const ALL: [JobState; 10] = [
+    pub const ALL: [JobState; 11] = [
         JobState::Queued,
         JobState::Downloading,
         JobState::Probing,
@@ -139,6 +142,7 @@ impl JobState {
         JobState::AwaitingReplicas,
         JobState::Done,
         JobState::Failed,
+        JobState::Cancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -153,6 +157,7 @@ impl JobState {
             JobState::AwaitingReplicas => "awaiting_replicas",
             JobState::Done => "done",
             JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
         }
     }
 
@@ -162,7 +167,10 @@ impl JobState {
 
     /// No more work will happen without someone asking (retry).
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobState::Done | JobState::Failed)
+        matches!(
+            self,
+            JobState::Done | JobState::Failed | JobState::Cancelled
+        )
     }
 
     /// A run stops here: finished, or parked for the pin queue.
@@ -236,6 +244,9 @@ pub struct JobReport {
     pub history: Vec<StateChange>,
     /// Re-verifications of the replicas after the job was done.
     pub audits: Vec<crate::store::AuditRecord>,
+    /// For a job taken from the 3Speak gateway: its claim and report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<crate::store::GatewayClaim>,
     pub created_at: String,
     pub updated_at: String,
 }

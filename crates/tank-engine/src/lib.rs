@@ -23,26 +23,34 @@ mod daemon;
 mod engine;
 mod error;
 mod events;
+mod gateway;
 mod health;
+mod identity;
 mod job;
 mod lock;
 mod nodes;
+mod scheduler;
 mod secrets;
 mod stages;
 mod store;
 
 pub use alerts::Alert;
 pub use config::{
-    Config, ConfigError, EncodingConfig, JobsConfig, NodeConfig, NodeRole, PinningConfig,
+    Config, ConfigError, EncodingConfig, GatewayConfig, GatewayMode, JobsConfig, NodeConfig,
+    NodeRole, PinningConfig,
 };
 pub use engine::Engine;
 pub use error::EngineError;
 pub use events::JobEvent;
+pub use gateway::{GatewayStatus, GATEWAY_HEALTH};
 pub use health::{HealthChange, NodeReport};
+pub use identity::{IdentitySource, IDENTITY_KEY};
 pub use job::{
     Attempt, AttemptFilter, InputError, JobAttempt, JobId, JobInput, JobReport, JobState,
     JobSummary, Replica, StateChange,
 };
 pub use nodes::NodeStatus;
 pub use secrets::{SecretError, Secrets};
-pub use store::{AuditOutcome, AuditRecord, HealthRow, HealthSample};
+pub use store::{
+    AuditOutcome, AuditRecord, ClaimId, GatewayClaim, GatewayPhase, HealthRow, HealthSample, Report,
+};

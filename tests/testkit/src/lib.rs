@@ -13,6 +13,8 @@
 //! - [`ClusterDouble`], [`PinningServiceDouble`]: TEST DOUBLES for services
 //!   that cannot run here, speaking their documented wire formats and
 //!   pinning on real harness nodes underneath.
+//! - [`gateway::GatewayDouble`]: a TEST DOUBLE of the 3Speak encoder
+//!   gateway, verifying every signed request with its own Ed25519 code.
 //!
 //! Nothing here is a mock: content added to a harness node is hashed,
 //! stored and pinned by kubo, and moves between nodes over bitswap.
@@ -20,6 +22,7 @@
 pub mod clip;
 mod control;
 mod doubles;
+pub mod gateway;
 mod harness;
 pub mod http;
 mod process;

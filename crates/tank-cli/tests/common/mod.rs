@@ -143,6 +143,25 @@ impl World {
             .unwrap()
     }
 
+    /// `tank daemon` on `data_dir` with `env`, logging at `info` (or
+    /// `RUST_LOG` from `env`) to `<world>/<log>.log`.
+    pub fn start_daemon_in(
+        &self,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        log: &str,
+    ) -> tokio::process::Child {
+        let file = std::fs::File::create(self.dir.path().join(format!("{log}.log"))).unwrap();
+        let mut cmd = self.tank_command_in(data_dir, &["daemon"]);
+        cmd.env("RUST_LOG", "info").envs(env.iter().copied());
+        cmd.stderr(file).spawn().unwrap()
+    }
+
+    /// What a daemon started with [`start_daemon_in`] logged so far.
+    pub fn log(&self, log: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{log}.log"))).unwrap_or_default()
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -158,11 +177,17 @@ impl World {
 
     /// `tank --config <config> --data-dir <data> <args>`.
     pub fn tank_command(&self, args: &[&str]) -> tokio::process::Command {
+        self.tank_command_in(&self.data_dir(), args)
+    }
+
+    /// `tank --config <config> --data-dir <data_dir> <args>`: another
+    /// encoder sharing this world's config and nodes.
+    pub fn tank_command_in(&self, data_dir: &Path, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tank"));
         cmd.arg("--config")
             .arg(&self.config)
             .arg("--data-dir")
-            .arg(self.data_dir())
+            .arg(data_dir)
             .args(args)
             .current_dir(self.dir.path())
             .kill_on_drop(true);
@@ -174,6 +199,11 @@ impl World {
             "TEMP_DIR",
             "TANK_CONFIG",
             "TANK_DATA_DIR",
+            "ENCODER_PRIVATE_KEY",
+            "GATEWAY_URL",
+            "REMOTE_GATEWAY_ENABLED",
+            "HIVE_USERNAME",
+            "NODE_NAME",
         ] {
             cmd.env_remove(var);
         }

@@ -12,9 +12,11 @@
 //! log and alert rate limits; both are parts of the same database.
 
 mod audits;
+mod gateway;
 mod health;
 
 pub use audits::{AuditOutcome, AuditRecord};
+pub use gateway::{ClaimId, GatewayClaim, GatewayPhase, Report};
 pub use health::{BreakerState, HealthRow, HealthSample, MonitorState};
 
 use std::path::Path;
@@ -138,6 +140,30 @@ const MIGRATIONS: &[&str] = &[
         event  TEXT    NOT NULL
     );
 "#,
+    r#"
+    CREATE TABLE gateway_jobs (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        gateway_id   TEXT    NOT NULL,
+        job_id       INTEGER REFERENCES jobs(id),
+        phase        TEXT    NOT NULL,
+        job          TEXT    NOT NULL,
+        seen_at      INTEGER NOT NULL,
+        claimed_at   INTEGER,
+        report       TEXT,
+        report_tries INTEGER NOT NULL DEFAULT 0,
+        next_try_at  INTEGER,
+        reported_at  INTEGER,
+        answer       TEXT,
+        last_ping_at INTEGER,
+        ping_error   TEXT,
+        updated_at   INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX gateway_jobs_by_job ON gateway_jobs(job_id);
+    -- A gateway job may come back (failed, released) and be claimed again,
+    -- but only one claim of it is ever open.
+    CREATE UNIQUE INDEX gateway_jobs_open ON gateway_jobs(gateway_id)
+        WHERE phase IN ('claiming', 'claimed', 'reporting', 'releasing');
+"#,
 ];
 
 /// A column a state change may set along with the state.
@@ -238,6 +264,11 @@ pub enum StoreError {
         expected: JobState,
         actual: JobState,
     },
+    #[error("gateway claim {claim} is no longer {}: another process moved it", .expected.as_str())]
+    GatewayConflict {
+        claim: ClaimId,
+        expected: GatewayPhase,
+    },
 }
 
 /// The job database. Cheap to clone; calls are short and serialised.
@@ -315,21 +346,7 @@ impl Store {
     pub fn create_job(&self, input: &str, jobs_root: &Path) -> Result<JobId, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let now = now_ms();
-        tx.execute(
-            "INSERT INTO jobs (input, state, created_at, updated_at, work_dir) VALUES (?1, ?2, ?3, ?3, '')",
-            params![input, JobState::Queued.as_str(), now],
-        )?;
-        let id = tx.last_insert_rowid();
-        let work_dir = jobs_root.join(id.to_string());
-        tx.execute(
-            "UPDATE jobs SET work_dir = ?1 WHERE id = ?2",
-            params![work_dir.display().to_string(), id],
-        )?;
-        tx.execute(
-            "INSERT INTO job_states (job_id, state, at) VALUES (?1, ?2, ?3)",
-            params![id, JobState::Queued.as_str(), now],
-        )?;
+        let id = insert_job(&tx, input, jobs_root)?;
         tx.commit()?;
         Ok(id)
     }
@@ -464,45 +481,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let now = now_ms();
-        let mut sql = String::from(
-            "UPDATE jobs SET state = ?, updated_at = ?, error = ?, retryable = ?, failed_stage = ?",
-        );
-        let (error, retryable, failed_stage) = match failure {
-            Some((error, retryable)) => (Some(error), Some(retryable), Some(from.as_str())),
-            None => (None, None, None),
-        };
-        let (to_name, from_name) = (to.as_str(), from.as_str());
-        let mut values: Vec<&dyn ToSql> = vec![&to_name, &now, &error, &retryable, &failed_stage];
-        let assignments: Vec<_> = fields.iter().map(Field::assignment).collect();
-        for (assignment, value) in &assignments {
-            sql.push_str(", ");
-            sql.push_str(assignment);
-            values.push(value);
-        }
-        sql.push_str(" WHERE id = ? AND state = ?");
-        values.push(&id);
-        values.push(&from_name);
-        let changed = tx.execute(&sql, params_from_iter(values))?;
-        if changed == 0 {
-            let actual = tx
-                .query_row("SELECT state FROM jobs WHERE id = ?1", [id], |r| {
-                    state_column(r, 0)
-                })
-                .optional()?;
-            return Err(match actual {
-                None => StoreError::NoSuchJob(id),
-                Some(actual) => StoreError::Conflict {
-                    id,
-                    expected: from,
-                    actual,
-                },
-            });
-        }
-        tx.execute(
-            "INSERT INTO job_states (job_id, state, at, detail) VALUES (?1, ?2, ?3, ?4)",
-            params![id, to.as_str(), now, detail],
-        )?;
+        transition_in(&tx, id, from, to, fields, failure, detail)?;
         tx.commit()?;
         Ok(())
     }
@@ -697,11 +676,89 @@ impl Store {
     pub fn unfinished(&self) -> Result<Vec<(JobId, String)>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT id, work_dir FROM jobs WHERE state NOT IN ('done', 'failed') ORDER BY id",
+            "SELECT id, work_dir FROM jobs
+             WHERE state NOT IN ('done', 'failed', 'cancelled', 'awaiting_replicas') ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Moves a job from `from` to `to` inside `tx` (compare-and-set on the
+/// state), and records the change.
+pub(crate) fn transition_in(
+    tx: &rusqlite::Transaction<'_>,
+    id: JobId,
+    from: JobState,
+    to: JobState,
+    fields: &[Field],
+    failure: Option<(&str, bool)>,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    let mut sql = String::from(
+        "UPDATE jobs SET state = ?, updated_at = ?, error = ?, retryable = ?, failed_stage = ?",
+    );
+    let (error, retryable, failed_stage) = match failure {
+        Some((error, retryable)) => (Some(error), Some(retryable), Some(from.as_str())),
+        None => (None, None, None),
+    };
+    let (to_name, from_name) = (to.as_str(), from.as_str());
+    let mut values: Vec<&dyn ToSql> = vec![&to_name, &now, &error, &retryable, &failed_stage];
+    let assignments: Vec<_> = fields.iter().map(Field::assignment).collect();
+    for (assignment, value) in &assignments {
+        sql.push_str(", ");
+        sql.push_str(assignment);
+        values.push(value);
+    }
+    sql.push_str(" WHERE id = ? AND state = ?");
+    values.push(&id);
+    values.push(&from_name);
+    let changed = tx.execute(&sql, params_from_iter(values))?;
+    if changed == 0 {
+        let actual = tx
+            .query_row("SELECT state FROM jobs WHERE id = ?1", [id], |r| {
+                state_column(r, 0)
+            })
+            .optional()?;
+        return Err(match actual {
+            None => StoreError::NoSuchJob(id),
+            Some(actual) => StoreError::Conflict {
+                id,
+                expected: from,
+                actual,
+            },
+        });
+    }
+    tx.execute(
+        "INSERT INTO job_states (job_id, state, at, detail) VALUES (?1, ?2, ?3, ?4)",
+        params![id, to.as_str(), now, detail],
+    )?;
+    Ok(())
+}
+
+/// Inserts a queued job whose folder is `<jobs_root>/<id>`, inside `tx`.
+pub(crate) fn insert_job(
+    tx: &rusqlite::Transaction<'_>,
+    input: &str,
+    jobs_root: &Path,
+) -> Result<JobId, StoreError> {
+    let now = now_ms();
+    tx.execute(
+        "INSERT INTO jobs (input, state, created_at, updated_at, work_dir) VALUES (?1, ?2, ?3, ?3, '')",
+        params![input, JobState::Queued.as_str(), now],
+    )?;
+    let id = tx.last_insert_rowid();
+    let work_dir = jobs_root.join(id.to_string());
+    tx.execute(
+        "UPDATE jobs SET work_dir = ?1 WHERE id = ?2",
+        params![work_dir.display().to_string(), id],
+    )?;
+    tx.execute(
+        "INSERT INTO job_states (job_id, state, at) VALUES (?1, ?2, ?3)",
+        params![id, JobState::Queued.as_str(), now],
+    )?;
+    Ok(id)
 }
 
 fn state_column(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<JobState> {

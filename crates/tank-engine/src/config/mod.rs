@@ -2,6 +2,10 @@
 //! 3Speak encoder already uses, then validation. A mistake is reported with
 //! the file, the line and the key, before any work starts.
 
+mod gateway;
+
+pub use gateway::{GatewayConfig, GatewayMode};
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -23,6 +27,7 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub downloads: DownloadsConfig,
     pub local_node: tank_node::LocalNodeConfig,
+    pub gateway: GatewayConfig,
     pub nodes: Vec<NodeConfig>,
     pub alerts: Vec<AlertTarget>,
 }
@@ -420,7 +425,8 @@ impl Config {
     /// `THREESPEAK_IPFS_ENDPOINT` (or `IPFS_PRIMARY_API`) is the primary
     /// node, `IPFS_BACKUP_APIS` (comma-separated) the kubo backups,
     /// `USE_CLUSTER_FOR_PINS=true` with `IPFS_CLUSTER_ENDPOINT` adds an IPFS
-    /// Cluster, `MAX_CONCURRENT_JOBS`, `TEMP_DIR`.
+    /// Cluster, `MAX_CONCURRENT_JOBS`, `TEMP_DIR`; for the gateway
+    /// `GATEWAY_URL`, `REMOTE_GATEWAY_ENABLED`, `HIVE_USERNAME`, `NODE_NAME`.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         for name in ["THREESPEAK_IPFS_ENDPOINT", "IPFS_PRIMARY_API"] {
             if let Some(value) = var(name).filter(|v| !v.trim().is_empty()) {
@@ -472,6 +478,28 @@ impl Config {
         }
         if let Some(value) = var("TEMP_DIR").filter(|v| !v.trim().is_empty()) {
             self.jobs.work_dir = Some(PathBuf::from(value));
+        }
+        if let Some(value) = var("GATEWAY_URL").filter(|v| !v.trim().is_empty()) {
+            self.gateway.url = env_url("GATEWAY_URL", &value)?;
+        }
+        if let Some(value) = var("REMOTE_GATEWAY_ENABLED").filter(|v| !v.trim().is_empty()) {
+            self.gateway.enabled = match value.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(ConfigError::Environment {
+                        name: "REMOTE_GATEWAY_ENABLED",
+                        value,
+                        message: "must be true or false".into(),
+                    })
+                }
+            };
+        }
+        if let Some(value) = var("HIVE_USERNAME").filter(|v| !v.trim().is_empty()) {
+            self.gateway.hive_username = Some(value.trim().to_owned());
+        }
+        if let Some(value) = var("NODE_NAME").filter(|v| !v.trim().is_empty()) {
+            self.gateway.node_name = Some(value.trim().to_owned());
         }
         Ok(())
     }
@@ -585,6 +613,9 @@ impl Config {
         }
         if self.local_node.restart_backoff.is_empty() {
             return fail("[local_node] restart_backoff needs at least one wait".into());
+        }
+        if let Some(problem) = self.gateway.problem() {
+            return fail(format!("[gateway] {problem}"));
         }
         Ok(())
     }
@@ -893,6 +924,44 @@ mod tests {
             err.to_string(),
             "environment variable MAX_CONCURRENT_JOBS=\"many\": must be a whole number of jobs"
         );
+    }
+
+    #[test]
+    fn the_3speak_gateway_environment_fills_in_the_gateway_settings() {
+        let mut config = Config::default();
+        let env = |name: &str| match name {
+            "GATEWAY_URL" => Some("https://encoder.3speak.tv".to_owned()),
+            "REMOTE_GATEWAY_ENABLED" => Some("true".to_owned()),
+            "HIVE_USERNAME" => Some(" alice ".to_owned()),
+            "NODE_NAME" => Some("alice-encoder".to_owned()),
+            _ => None,
+        };
+        config.apply_env(env).unwrap();
+        config.validate(None).unwrap();
+        assert!(config.gateway.enabled);
+        assert_eq!(config.gateway.url.as_str(), "https://encoder.3speak.tv/");
+        assert_eq!(config.gateway.hive_username.as_deref(), Some("alice"));
+        assert_eq!(config.gateway.node_name(), "alice-encoder");
+    }
+
+    #[test]
+    fn an_enabled_gateway_needs_a_hive_account_and_pings_often_enough() {
+        let err = parse("[gateway]\nenabled = true\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("[gateway] hive_username is needed"),
+            "{err}"
+        );
+        let err = parse("[gateway]\nhive_username = \"a\"\nping_interval = \"2m\"\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("ping_interval must be between 1s and 30s"),
+            "{err}"
+        );
+        let err = Config::default()
+            .apply_env(|n| (n == "REMOTE_GATEWAY_ENABLED").then(|| "maybe".to_owned()))
+            .unwrap_err();
+        assert!(err.to_string().contains("REMOTE_GATEWAY_ENABLED"), "{err}");
     }
 
     #[test]

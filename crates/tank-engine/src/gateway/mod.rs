@@ -1,0 +1,221 @@
+//! Work from the 3Speak gateway, taken by `tank daemon` (and the desktop
+//! app) when `[gateway] enabled`.
+//!
+//! - `claim.rs`: announce this encoder, ask for work while below the
+//!   concurrency limit, claim it (`acceptJob`, or `myJob` on 2026
+//!   gateways) and turn it into a local job, in one transaction. A lost race
+//!   is an answer, not an error.
+//! - `ping.rs`: every claimed job's progress, at least every 30 s, for as
+//!   long as it is ours (parked jobs too), so the gateway does not give it
+//!   away.
+//! - `report.rs`: when the local job ends, its report (`finishJob` with the
+//!   CID only when the job is `done`, i.e. durable; else `failJob` with the
+//!   right `retryable`) is committed, then sent until the gateway has it.
+//!   After a crash the same report is sent again; an answer that the gateway
+//!   already has it counts as sent. On shutdown, claimed jobs that have not
+//!   started encoding are given back (`rejectJob`).
+//!
+//! The local jobs themselves are run by the scheduler like any other job.
+//! The gateway is watched like a node: every call is a health sample, its
+//! state moves between healthy, degraded and down with the same hysteresis,
+//! down and recovered raise alerts, and failed calls in a row make polls
+//! and reports back off.
+
+mod claim;
+mod ping;
+mod report;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tank_gateway::{EncoderGateway, GatewayError};
+use tokio_util::sync::CancellationToken;
+
+use crate::alerts::Alert;
+use crate::config::{GatewayConfig, GatewayMode};
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::health::Probe;
+use crate::identity::{self, IdentitySource};
+use crate::store::{now_ms, GatewayClaim, HealthRow, HealthSample};
+
+/// The gateway's name in the health store.
+pub const GATEWAY_HEALTH: &str = "3speak-gateway";
+
+/// How often claimed jobs are looked at (pings due, reports to send).
+const TEND_TICK: Duration = Duration::from_secs(1);
+
+/// What this encoder tells the gateway it runs.
+const VERSION: &str = concat!("tank-encoder/", env!("CARGO_PKG_VERSION"));
+
+/// The gateway side of the daemon. Cheap to share.
+pub(crate) struct GatewayWorker {
+    engine: Engine,
+    client: EncoderGateway,
+    /// Failed calls in a row: polls and report retries back off.
+    failures: AtomicU32,
+    announced: AtomicBool,
+}
+
+/// What `tank gateway` shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GatewayStatus {
+    pub enabled: bool,
+    pub url: String,
+    pub mode: GatewayMode,
+    pub did: String,
+    pub identity: IdentitySource,
+    /// `healthy`, `degraded`, `down`, or `unknown` before the first call.
+    pub state: String,
+    pub health: Option<HealthRow>,
+    /// Latest calls, newest first.
+    pub history: Vec<HealthSample>,
+    /// Latest claims, newest first.
+    pub claims: Vec<GatewayClaim>,
+}
+
+impl GatewayWorker {
+    pub fn new(engine: &Engine) -> Result<GatewayWorker, EngineError> {
+        let config = &engine.config().gateway;
+        let (identity, _) = identity::load(engine.secrets())?;
+        tracing::info!(did = identity.did(), gateway = %tank_ipfs::redacted(&config.url), "gateway identity");
+        Ok(GatewayWorker {
+            client: EncoderGateway::new(&config.url, Arc::new(identity), config.timeout),
+            engine: engine.clone(),
+            failures: AtomicU32::new(0),
+            announced: AtomicBool::new(false),
+        })
+    }
+
+    fn config(&self) -> &GatewayConfig {
+        &self.engine.config().gateway
+    }
+
+    /// Polls for work and tends claimed jobs until `stop`.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let polls = {
+            let (worker, stop) = (self.clone(), stop.clone());
+            tokio::spawn(async move { worker.poll_loop(stop).await })
+        };
+        self.tend_loop(stop).await;
+        let _ = polls.await;
+    }
+
+    async fn poll_loop(&self, stop: CancellationToken) {
+        loop {
+            let wait = self.poll_round().await;
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// Pings, reports and health probes, each when due.
+    async fn tend_loop(&self, stop: CancellationToken) {
+        let mut pings = ping::Pinger::new(self.engine.subscribe());
+        let mut next_probe = Instant::now();
+        loop {
+            pings.round(self).await;
+            self.report_round().await;
+            if Instant::now() >= next_probe {
+                next_probe = Instant::now() + self.engine.config().health.interval;
+                let _ = self.call("stats", self.client.stats()).await;
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(TEND_TICK) => {}
+            }
+        }
+    }
+
+    /// Makes one call to the gateway, as a health sample of it.
+    async fn call<T>(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = Result<T, GatewayError>>,
+    ) -> Result<T, GatewayError> {
+        let started = Instant::now();
+        let outcome = call.await;
+        let latency = started.elapsed();
+        let error = outcome.as_ref().err();
+        let live = error.is_none_or(GatewayError::gateway_is_up);
+        let sample = HealthSample {
+            at: String::new(),
+            probe: op.to_owned(),
+            ok: live,
+            latency_ms: Some(latency.as_millis() as u64),
+            detail: error.map(ToString::to_string),
+            repo_size: None,
+            storage_max: None,
+        };
+        if let Err(e) = self
+            .engine
+            .store()
+            .add_sample(GATEWAY_HEALTH, &sample, now_ms())
+        {
+            tracing::error!(%e, "cannot save a gateway health sample");
+        }
+        let probe = Probe {
+            live,
+            degraded: (live && latency > self.engine.config().health.slow)
+                .then(|| format!("slow: answered in {} ms", latency.as_millis())),
+            failure: (!live).then(|| sample.detail.clone()).flatten(),
+            canary_ran: false,
+        };
+        if live {
+            self.failures.store(0, Ordering::Relaxed);
+        } else {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(change) = self.engine.judge(GATEWAY_HEALTH, &probe) {
+            tracing::warn!(from = change.from, to = change.to, detail = ?change.detail, "gateway state changed");
+            if let Some(alert) = Alert::from_gateway_change(&change) {
+                self.engine.alert(&alert).await;
+            }
+        }
+        outcome
+    }
+
+    /// `base`, doubled for each failed call in a row, up to `max_backoff`.
+    fn backoff(&self, base: Duration, failures: u32) -> Duration {
+        let factor = 2u32.saturating_pow(failures.min(16));
+        base.saturating_mul(factor)
+            .min(self.config().max_backoff.max(base))
+    }
+}
+
+impl Engine {
+    /// The gateway's settings, identity, health and latest claims.
+    pub fn gateway_status(&self, history: u32) -> Result<GatewayStatus, EngineError> {
+        let config = &self.config().gateway;
+        let (identity, source) = identity::load(self.secrets())?;
+        let health = self
+            .store()
+            .health_rows()?
+            .into_iter()
+            .find(|r| r.node == GATEWAY_HEALTH);
+        Ok(GatewayStatus {
+            enabled: config.enabled,
+            url: tank_ipfs::redacted(&config.url),
+            mode: config.mode,
+            did: identity.did().to_owned(),
+            identity: source,
+            state: health
+                .as_ref()
+                .map_or("unknown".into(), |h| h.state.clone()),
+            health,
+            history: self.store().samples(GATEWAY_HEALTH, history)?,
+            claims: self.store().gateway_recent(history)?,
+        })
+    }
+
+    /// The encoder's gateway identity: its DID and where it came from.
+    pub fn identity(&self) -> Result<(String, IdentitySource), EngineError> {
+        let (identity, source) = identity::load(self.secrets())?;
+        Ok((identity.did().to_owned(), source))
+    }
+}

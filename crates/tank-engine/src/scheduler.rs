@@ -1,0 +1,120 @@
+//! Runs jobs in the background, at most `[jobs] max_concurrent` at once:
+//! queued jobs (from the gateway, the desktop app), jobs a stopped process
+//! left mid-way, and parked jobs whose wait is over. Each job runs in its
+//! own task; a job another process works on is left alone (its lock says
+//! so).
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::job::{JobId, JobReport, JobState};
+use crate::lock::JobLock;
+use crate::store::now_ms;
+
+pub(crate) struct Scheduler {
+    engine: Engine,
+    running: Arc<Mutex<HashSet<JobId>>>,
+    tasks: JoinSet<()>,
+}
+
+impl Scheduler {
+    pub fn new(engine: Engine) -> Scheduler {
+        Scheduler {
+            engine,
+            running: Arc::default(),
+            tasks: JoinSet::new(),
+        }
+    }
+
+    /// Wakes parked jobs whose wait is over, then starts as many waiting
+    /// jobs as there are free slots.
+    pub fn round(&mut self) {
+        while self.tasks.try_join_next().is_some() {}
+        if let Err(e) = self.engine.wake_parked() {
+            tracing::error!(%e, "pin queue round failed");
+        }
+        let free = (self.engine.config().jobs.max_concurrent as usize)
+            .saturating_sub(self.running.lock().expect("not poisoned").len());
+        if free == 0 {
+            return;
+        }
+        let waiting = match self.engine.interrupted() {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::error!(%e, "cannot list waiting jobs");
+                return;
+            }
+        };
+        for id in waiting.into_iter().take(free) {
+            if !self.running.lock().expect("not poisoned").insert(id) {
+                continue;
+            }
+            let (engine, running) = (self.engine.clone(), self.running.clone());
+            self.tasks.spawn(async move {
+                tracing::info!(job = id, "running job");
+                log_outcome(&engine.run(id).await);
+                running.lock().expect("not poisoned").remove(&id);
+            });
+        }
+    }
+
+    /// Stops every running job where it is (each resumes at the next start).
+    pub async fn stop(mut self) {
+        self.tasks.shutdown().await;
+    }
+}
+
+impl Engine {
+    /// Gives every parked job whose wait is over another round, by moving
+    /// it back to `pinning` (the scheduler runs it). A job that has waited
+    /// longer than `park_for` fails instead, retryable.
+    pub(crate) fn wake_parked(&self) -> Result<Vec<JobId>, EngineError> {
+        let now = now_ms();
+        let mut woken = Vec::new();
+        for parked in self.store().due_parked(now)? {
+            // Only one process gives a job its round.
+            let Some(_lock) = JobLock::try_take(Path::new(&parked.work_dir))? else {
+                continue;
+            };
+            let waited = Duration::from_millis((now - parked.since).max(0) as u64);
+            if waited > self.config().pinning.park_for {
+                let error = format!(
+                    "gave up after waiting {} for enough replicas; `tank retry {}` tries again",
+                    humantime::format_duration(self.config().pinning.park_for),
+                    parked.id
+                );
+                self.store()
+                    .fail(parked.id, JobState::AwaitingReplicas, &error, true)?;
+                continue;
+            }
+            self.store().transition(
+                parked.id,
+                JobState::AwaitingReplicas,
+                JobState::Pinning,
+                &[],
+            )?;
+            tracing::info!(
+                job = parked.id,
+                round = parked.rounds + 1,
+                "trying a parked job again"
+            );
+            woken.push(parked.id);
+        }
+        Ok(woken)
+    }
+}
+
+fn log_outcome(outcome: &Result<JobReport, EngineError>) {
+    match outcome {
+        Ok(report) => {
+            tracing::info!(job = report.id, state = %report.state, cid = ?report.cid, "job run ended")
+        }
+        Err(e) => tracing::error!(%e, "job run failed"),
+    }
+}

@@ -1,0 +1,77 @@
+/// What went wrong talking to the gateway. `Display` never shows the
+/// gateway's URL with credentials or a signed body.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("cannot reach the gateway at {endpoint}: {reason}")]
+    Unreachable { endpoint: String, reason: String },
+
+    #[error("{op} on the gateway got no answer within {}s", .after.as_secs_f32())]
+    Timeout {
+        op: &'static str,
+        after: std::time::Duration,
+    },
+
+    #[error("{op} on the gateway failed with HTTP {status}: {message}")]
+    Refused {
+        op: &'static str,
+        status: u16,
+        message: String,
+    },
+
+    #[error("{op} on the gateway gave an answer we cannot use: {detail}")]
+    Protocol { op: &'static str, detail: String },
+}
+
+impl GatewayError {
+    /// The gateway answered, and said no (as opposed to not answering).
+    pub fn answered(&self) -> bool {
+        matches!(self, GatewayError::Refused { .. })
+    }
+
+    /// Whether the gateway itself is up despite this error: it answered,
+    /// and not with a proxy's "the service behind me is down" (502-504).
+    pub fn gateway_is_up(&self) -> bool {
+        match self {
+            GatewayError::Refused { status, .. } => !(502..=504).contains(status),
+            GatewayError::Protocol { .. } => true,
+            GatewayError::Unreachable { .. } | GatewayError::Timeout { .. } => false,
+        }
+    }
+
+    /// The gateway's message, lower-cased, when it answered with one.
+    fn said(&self) -> Option<String> {
+        match self {
+            GatewayError::Refused { message, .. } => Some(message.to_lowercase()),
+            _ => None,
+        }
+    }
+
+    /// An `acceptJob` refusal meaning another encoder has the job: 400 or
+    /// 409, or a message saying so.
+    pub(crate) fn is_lost_race(&self) -> bool {
+        let GatewayError::Refused { status, .. } = self else {
+            return false;
+        };
+        matches!(status, 400 | 409)
+            || self.said().is_some_and(|m| {
+                [
+                    "already",
+                    "not assigned",
+                    "invalid state",
+                    "no longer available",
+                    "nolonger available",
+                ]
+                .iter()
+                .any(|phrase| m.contains(phrase))
+            })
+    }
+
+    /// A `finishJob` refusal meaning the result was already reported.
+    pub(crate) fn is_duplicate_finish(&self) -> bool {
+        self.said().is_some_and(|m| {
+            ["already", "completed", "duplicate"]
+                .iter()
+                .any(|phrase| m.contains(phrase))
+        })
+    }
+}
