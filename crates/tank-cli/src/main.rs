@@ -23,7 +23,7 @@ use std::io::IsTerminal;
 use clap::{Parser, Subcommand};
 use tank_engine::{
     AttemptFilter, AuditOutcome, Config, Engine, EngineError, JobId, JobInput, JobReport, JobState,
-    Secrets,
+    Paths, Secrets,
 };
 
 #[derive(Parser)]
@@ -461,19 +461,10 @@ fn print_json<T: serde::Serialize>(value: &T) {
 
 /// The config (file, then environment) and the data directory.
 fn load_config(cli: &Cli) -> Result<(Config, PathBuf), Failure> {
-    let dirs = directories::ProjectDirs::from("tv", "3speak", "tank-encoder");
-    let (config_path, required) = match (&cli.config, &dirs) {
-        (Some(path), _) => (path.clone(), true),
-        (None, Some(dirs)) => (dirs.config_dir().join("config.toml"), false),
-        (None, None) => return Err(Failure::Usage("no home directory: pass --config".into())),
-    };
-    let data_dir = match (&cli.data_dir, &dirs) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(dirs)) => dirs.data_dir().to_owned(),
-        (None, None) => return Err(Failure::Usage("no home directory: pass --data-dir".into())),
-    };
-    let config = Config::load(&config_path, required).map_err(EngineError::from)?;
-    Ok((config, data_dir))
+    let paths = Paths::resolve(cli.config.clone(), cli.data_dir.clone())
+        .map_err(|e| Failure::Usage(format!("{e} (--config, --data-dir)")))?;
+    let config = Config::load(&paths.config, paths.config_required).map_err(EngineError::from)?;
+    Ok((config, paths.data_dir))
 }
 
 fn init_logging(verbose: u8, daemon: bool) {

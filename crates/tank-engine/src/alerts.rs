@@ -222,7 +222,7 @@ impl Engine {
     ) -> Result<(), String> {
         let url: Secret = self
             .secrets()
-            .get(&format!("alert:{}", target.name))
+            .get(&target.secret_key())
             .map_err(|e| e.to_string())?;
         let response = http
             .post(url.expose())

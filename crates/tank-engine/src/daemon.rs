@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alerts::Alert;
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::events::JobEvent;
 use crate::gateway::GatewayWorker;
 use crate::scheduler::Scheduler;
 
@@ -150,6 +151,11 @@ impl Engine {
     async fn health_round(&self) {
         for change in self.probe_nodes().await {
             tracing::warn!(node = change.node, from = change.from, to = change.to, detail = ?change.detail, "node state changed");
+            self.send_event(JobEvent::NodeHealth {
+                node: change.node.clone(),
+                state: change.to.clone(),
+                detail: change.detail.clone(),
+            });
             if let Some(alert) = Alert::from_change(&change) {
                 self.alert(&alert).await;
             }

@@ -14,6 +14,7 @@ use tank_node::{LocalNode, NodeEvent};
 use crate::breakers::Breakers;
 use crate::config::Config;
 use crate::config::NodeConfig;
+use crate::controls::Controls;
 use crate::error::EngineError;
 use crate::events::{Events, JobEvent};
 use crate::job::{AttemptFilter, JobAttempt, JobId, JobInput, JobReport, JobState, JobSummary};
@@ -42,6 +43,7 @@ struct Inner {
     tools: Tools,
     jobs_root: PathBuf,
     events: Events,
+    controls: Controls,
 }
 
 impl Engine {
@@ -100,6 +102,7 @@ impl Engine {
                 tools,
                 jobs_root,
                 events: Events::new(),
+                controls: Controls::default(),
             }),
         })
     }
@@ -136,22 +139,23 @@ impl Engine {
         let _lock = JobLock::try_take(&work_dir)?.ok_or(EngineError::JobBusy(id))?;
         let cancel = Arc::new(AtomicBool::new(false));
         let _stop_on_drop = StopOnDrop(cancel.clone());
+        let run = inner.controls.register(id);
         loop {
             let job = inner.store.job(id)?;
             if job.state.is_resting() {
                 break;
             }
             let from = job.state;
-            let outcome = self.run_stage(job, cancel.clone()).await;
+            let outcome = tokio::select! {
+                outcome = self.run_stage(job, cancel.clone()) => outcome,
+                // Paused or cancelled: the stage is dropped where it is.
+                _ = run.stop.cancelled() => Outcome::Stopped,
+            };
             match outcome {
                 Outcome::Next(to, fields) => {
                     inner.store.transition(id, from, to, &fields)?;
                     tracing::info!(job = id, %from, %to, "job moved on");
-                    inner.events.send(JobEvent::State {
-                        job: id,
-                        state: to,
-                        detail: None,
-                    });
+                    self.send_state(id, to, None);
                     if to == JobState::Done && !inner.config.jobs.keep_output {
                         self.drop_output(id)?;
                     }
@@ -161,20 +165,12 @@ impl Engine {
                     let next = now_ms() + wait.as_millis() as i64;
                     inner.store.park(id, from, &reason, next)?;
                     tracing::warn!(job = id, %reason, retry_in = %humantime::format_duration(wait), "job parked");
-                    inner.events.send(JobEvent::State {
-                        job: id,
-                        state: JobState::AwaitingReplicas,
-                        detail: Some(reason),
-                    });
+                    self.send_state(id, JobState::AwaitingReplicas, Some(reason));
                 }
                 Outcome::Fail { error, retryable } => {
                     inner.store.fail(id, from, &error, retryable)?;
                     tracing::warn!(job = id, stage = %from, retryable, error, "job failed");
-                    inner.events.send(JobEvent::State {
-                        job: id,
-                        state: JobState::Failed,
-                        detail: Some(error),
-                    });
+                    self.send_state(id, JobState::Failed, Some(error));
                 }
                 Outcome::Stopped => return Err(EngineError::Stopped(id)),
             }
@@ -269,6 +265,19 @@ impl Engine {
         &self.inner.secrets
     }
 
+    pub(crate) fn controls(&self) -> &Controls {
+        &self.inner.controls
+    }
+
+    /// Tells watchers a job entered `state` (already committed).
+    pub(crate) fn send_state(&self, job: JobId, state: JobState, detail: Option<String>) {
+        self.send_event(JobEvent::State { job, state, detail });
+    }
+
+    pub(crate) fn send_event(&self, event: JobEvent) {
+        self.inner.events.send(event);
+    }
+
     /// Where job folders go.
     pub(crate) fn jobs_root(&self) -> &Path {
         &self.inner.jobs_root
@@ -346,6 +355,7 @@ impl Engine {
             attempts: store.attempts(id)?,
             error: row.error,
             retryable: row.retryable,
+            paused: row.paused,
             progress: row
                 .progress
                 .as_deref()

@@ -29,10 +29,19 @@ pub enum EngineError {
         "job {0} failed on its input; retrying cannot help (submit a corrected input as a new job)"
     )]
     NotRetryable(JobId),
+    #[error("job {id} is already {state}; it can no longer be paused or cancelled")]
+    NotRunning { id: JobId, state: JobState },
     #[error("job {id} is {state}; only a finished job can be audited")]
     NotDone { id: JobId, state: JobState },
     #[error("job {0} was stopped before it finished; `tank resume` continues it")]
     Stopped(JobId),
     #[error("gateway identity: {0}")]
     Identity(String),
+}
+
+impl EngineError {
+    /// The job asked about does not exist.
+    pub fn is_no_such_job(&self) -> bool {
+        matches!(self, EngineError::Store(StoreError::NoSuchJob(_)))
+    }
 }

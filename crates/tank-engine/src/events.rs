@@ -1,5 +1,5 @@
-//! What a running job tells its watchers (the CLI's progress line, the
-//! desktop window): typed events on a broadcast channel. Watching is
+//! What the engine tells its watchers (the CLI's progress line, the
+//! desktop window) about jobs and nodes: typed events on a broadcast channel. Watching is
 //! optional and lossy (a slow watcher misses progress ticks); the job store
 //! is the record.
 
@@ -10,6 +10,7 @@ use crate::job::{Attempt, JobId, JobState};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum JobEvent {
     /// The job entered a state (already committed).
     State {
@@ -30,6 +31,13 @@ pub enum JobEvent {
     },
     /// A call to a node finished (already recorded).
     Attempt { job: JobId, attempt: Attempt },
+    /// The health monitor saw a node change state (already recorded):
+    /// `healthy`, `degraded` or `down`.
+    NodeHealth {
+        node: String,
+        state: String,
+        detail: Option<String>,
+    },
 }
 
 /// Sends events to whoever is watching; nobody watching is fine.

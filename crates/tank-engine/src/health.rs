@@ -13,6 +13,7 @@ use tank_ipfs::KuboClient;
 
 use crate::config::HealthConfig;
 use crate::engine::Engine;
+use crate::error::EngineError;
 use crate::nodes::{Node, NodeStatus};
 use crate::store::{now_ms, HealthRow, HealthSample, MonitorState};
 
@@ -29,6 +30,7 @@ pub struct HealthChange {
 /// What `tank nodes --json` shows for a node: how it answers right now,
 /// its monitored state, and its recent samples.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NodeReport {
     #[serde(flatten)]
     pub now: NodeStatus,
@@ -106,6 +108,11 @@ impl Engine {
             to: after.state,
             detail: probe.failure.clone().or(probe.degraded.clone()),
         })
+    }
+
+    /// Each node's state as the monitor last saw it, without asking anyone.
+    pub fn monitored_health(&self) -> Result<Vec<HealthRow>, EngineError> {
+        Ok(self.store().health_rows()?)
     }
 
     /// Every node: how it answers now, its monitored state and history.

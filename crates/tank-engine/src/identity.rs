@@ -22,6 +22,7 @@ pub const IDENTITY_KEY: &str = "identity:ed25519";
 /// Where the identity in use came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum IdentitySource {
     /// `ENCODER_PRIVATE_KEY`.
     Environment,

@@ -113,6 +113,7 @@ fn looks_like_cid(text: &str) -> bool {
 /// state starts, so after a crash a job resumes at the state it was in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum JobState {
     Queued,
     Downloading,
@@ -187,6 +188,7 @@ impl std::fmt::Display for JobState {
 
 /// One call to a node on behalf of a job, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Attempt {
     pub node: String,
     /// The RPC command: `add`, `pin/add`, `pin/ls`, `swarm/connect`, `cat`, `id`.
@@ -205,6 +207,7 @@ pub struct Attempt {
 
 /// A node that holds the job's content, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Replica {
     pub node: String,
     /// Always true for a listed replica: it was verified.
@@ -215,6 +218,7 @@ pub struct Replica {
 
 /// A state the job entered, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StateChange {
     pub state: JobState,
     pub at: String,
@@ -223,6 +227,7 @@ pub struct StateChange {
 
 /// Everything known about a job: what `tank job <ID> --json` prints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JobReport {
     pub id: JobId,
     pub state: JobState,
@@ -240,6 +245,7 @@ pub struct JobReport {
     pub error: Option<String>,
     /// Whether retrying can help (infrastructure failures), when failed.
     pub retryable: Option<bool>,
+    pub paused: bool,
     pub progress: Option<tank_media::EncodeProgress>,
     pub history: Vec<StateChange>,
     /// Re-verifications of the replicas after the job was done.
@@ -262,6 +268,7 @@ pub struct AttemptFilter {
 
 /// An attempt with the job it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JobAttempt {
     pub job: JobId,
     #[serde(flatten)]
@@ -270,6 +277,7 @@ pub struct JobAttempt {
 
 /// A line of `tank jobs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JobSummary {
     pub id: JobId,
     pub state: JobState,
@@ -278,6 +286,10 @@ pub struct JobSummary {
     pub error: Option<String>,
     pub retryable: Option<bool>,
     pub updated_at: String,
+    /// Paused by the operator: not run until resumed.
+    pub paused: bool,
+    /// The latest encoding progress, while it encodes.
+    pub progress: Option<tank_media::EncodeProgress>,
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ mod attempts;
 mod audit;
 mod breakers;
 mod config;
+mod controls;
 mod daemon;
 mod engine;
 mod error;
@@ -29,6 +30,7 @@ mod identity;
 mod job;
 mod lock;
 mod nodes;
+mod paths;
 mod scheduler;
 mod secrets;
 mod stages;
@@ -36,8 +38,9 @@ mod store;
 
 pub use alerts::Alert;
 pub use config::{
-    Config, ConfigError, EncodingConfig, GatewayConfig, GatewayMode, JobsConfig, NodeConfig,
-    NodeRole, PinningConfig,
+    AlertKind, AlertSettings, AuthKind, Config, ConfigError, EncodingConfig, FieldError,
+    GatewayConfig, GatewayMode, JobsConfig, NodeConfig, NodeKind, NodeRole, NodeSettings,
+    PinningConfig, Settings,
 };
 pub use engine::Engine;
 pub use error::EngineError;
@@ -49,7 +52,8 @@ pub use job::{
     Attempt, AttemptFilter, InputError, JobAttempt, JobId, JobInput, JobReport, JobState,
     JobSummary, Replica, StateChange,
 };
-pub use nodes::NodeStatus;
+pub use nodes::{test_node, NodeStatus};
+pub use paths::Paths;
 pub use secrets::{SecretError, Secrets};
 pub use store::{
     AuditOutcome, AuditRecord, ClaimId, GatewayClaim, GatewayPhase, HealthRow, HealthSample, Report,

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tank_ipfs::{
-    ClusterClient, Credentials, GatewayClient, IpfsError, KuboClient, PinningServiceClient,
+    ClusterClient, Credentials, GatewayClient, IpfsError, KuboClient, PinningServiceClient, Secret,
 };
 
 use crate::config::{AuthKind, NodeConfig, NodeKind, NodeRole};
@@ -31,7 +31,16 @@ pub enum NodeClient {
 
 impl Node {
     pub fn new(config: &NodeConfig, secrets: &Secrets) -> Node {
-        let client = match credentials(config, secrets) {
+        Node::with_secret(config, |key| secrets.get(key).map_err(|e| e.to_string()))
+    }
+
+    /// A node whose password or token comes from `secret` (given its
+    /// keyring key).
+    fn with_secret(
+        config: &NodeConfig,
+        secret: impl FnOnce(&str) -> Result<Secret, String>,
+    ) -> Node {
+        let client = match credentials(config, secret) {
             Err(reason) => NodeClient::Unusable(reason),
             Ok(credentials) => match config.kind {
                 NodeKind::Kubo => {
@@ -102,13 +111,14 @@ impl Node {
     }
 }
 
-fn credentials(config: &NodeConfig, secrets: &Secrets) -> Result<Option<Credentials>, String> {
+fn credentials(
+    config: &NodeConfig,
+    secret: impl FnOnce(&str) -> Result<Secret, String>,
+) -> Result<Option<Credentials>, String> {
     let Some(auth) = config.effective_auth() else {
         return Ok(None);
     };
-    let secret = secrets
-        .get(&config.secret_key())
-        .map_err(|e| e.to_string())?;
+    let secret = secret(&config.secret_key())?;
     Ok(Some(match auth {
         AuthKind::Bearer => Credentials::Bearer(secret),
         AuthKind::Basic | AuthKind::Jwt => Credentials::Basic {
@@ -120,6 +130,7 @@ fn credentials(config: &NodeConfig, secrets: &Secrets) -> Result<Option<Credenti
 
 /// What `tank nodes` shows for one node right now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NodeStatus {
     pub name: String,
     pub kind: NodeKind,
@@ -135,6 +146,21 @@ pub struct NodeStatus {
     /// Round trip of the liveness call, in milliseconds.
     pub latency_ms: Option<u64>,
     pub error: Option<String>,
+}
+
+/// Asks a node that may not be configured yet how it is ("test
+/// connection"), with `secret` when given, else the one in the keyring.
+pub async fn test_node(
+    config: &NodeConfig,
+    secret: Option<&str>,
+    secrets: &Secrets,
+    timeout: Duration,
+) -> NodeStatus {
+    let node = match secret {
+        Some(secret) => Node::with_secret(config, |_| Ok(Secret::new(secret.to_owned()))),
+        None => Node::new(config, secrets),
+    };
+    status(&node, timeout).await
 }
 
 /// Asks a node how it is, now.

@@ -36,6 +36,9 @@ impl Scheduler {
     /// jobs as there are free slots.
     pub fn round(&mut self) {
         while self.tasks.try_join_next().is_some() {}
+        if self.engine.is_paused() {
+            return;
+        }
         if let Err(e) = self.engine.wake_parked() {
             tracing::error!(%e, "pin queue round failed");
         }

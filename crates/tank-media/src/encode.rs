@@ -38,6 +38,7 @@ pub struct LadderJob<'a> {
 
 /// How far an encode has got.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EncodeProgress {
     /// Percent of the source duration encoded, when the duration is known.
     pub percent: Option<f64>,
@@ -51,6 +52,7 @@ pub struct EncodeProgress {
 
 /// One rung as it came out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Rendition {
     pub name: String,
     pub width: u32,

@@ -8,6 +8,7 @@ use crate::probe::VideoInfo;
 /// picture: 720 means 1280x720 for landscape and 720x1280 for portrait.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Rung {
     pub name: String,
     pub size: u32,

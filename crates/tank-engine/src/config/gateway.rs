@@ -41,6 +41,7 @@ pub struct GatewayConfig {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum GatewayMode {
     #[default]
     Legacy,

@@ -3,8 +3,10 @@
 //! the file, the line and the key, before any work starts.
 
 mod gateway;
+mod settings;
 
 pub use gateway::{GatewayConfig, GatewayMode};
+pub use settings::{AlertSettings, FieldError, NodeSettings, Settings};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -204,6 +206,7 @@ pub struct AlertTarget {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AlertKind {
     Discord,
     Slack,
@@ -242,6 +245,7 @@ pub struct NodeConfig {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum NodeKind {
     #[default]
     Kubo,
@@ -251,6 +255,7 @@ pub enum NodeKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AuthKind {
     /// `Authorization: Basic`: `username` here, password in the keyring.
     Basic,
@@ -262,6 +267,7 @@ pub enum AuthKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum NodeRole {
     Primary,
     #[default]
@@ -397,19 +403,25 @@ impl Config {
     /// Reads `path` (a missing file at the default location means all
     /// defaults), applies the environment, validates.
     pub fn load(path: &Path, required: bool) -> Result<Config, ConfigError> {
-        let mut config = match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text, path)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Config::default(),
-            Err(source) => {
-                return Err(ConfigError::Unreadable {
-                    path: path.to_owned(),
-                    source,
-                })
-            }
-        };
+        let mut config = Self::read_file(path, required)?;
         config.apply_env(|name| std::env::var(name).ok())?;
         config.validate(Some(path))?;
         Ok(config)
+    }
+
+    /// The file alone, without the environment: what an editor of the file
+    /// (the desktop app's Settings) starts from and writes back.
+    pub fn read_file(path: &Path, required: bool) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Ok(Config::default())
+            }
+            Err(source) => Err(ConfigError::Unreadable {
+                path: path.to_owned(),
+                source,
+            }),
+        }
     }
 
     /// Parses TOML text; `path` is only used in messages.

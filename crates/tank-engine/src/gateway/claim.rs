@@ -42,7 +42,7 @@ impl GatewayWorker {
                 return self.poll_wait();
             }
         };
-        if busy >= self.engine.config().jobs.max_concurrent as usize {
+        if self.engine.is_paused() || busy >= self.engine.config().jobs.max_concurrent as usize {
             return self.poll_wait();
         }
         let offered = match self.config().mode {

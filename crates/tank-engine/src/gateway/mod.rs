@@ -62,6 +62,7 @@ pub(crate) struct GatewayWorker {
 
 /// What `tank gateway` shows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GatewayStatus {
     pub enabled: bool,
     pub url: String,

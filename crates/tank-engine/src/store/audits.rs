@@ -9,6 +9,7 @@ use crate::job::JobId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AuditOutcome {
     /// The replica is there.
     Verified,
@@ -37,6 +38,7 @@ impl AuditOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditRecord {
     pub job: JobId,
     pub node: String,

@@ -22,6 +22,7 @@ use crate::job::{JobId, JobState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum GatewayPhase {
     /// About to ask for the job; whether we got it is not known yet.
     Claiming,
@@ -69,6 +70,7 @@ impl GatewayPhase {
 /// What we tell the gateway about a job's end, fixed before it is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Report {
     /// `finishJob`: durable at this CID.
     Finish { cid: String },
@@ -87,6 +89,7 @@ pub type ClaimId = i64;
 
 /// A claim as stored, with the state of its local job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GatewayClaim {
     pub claim: ClaimId,
     pub gateway_id: String,

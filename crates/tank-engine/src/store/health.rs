@@ -10,6 +10,7 @@ use super::{now_ms, rfc3339, Store, StoreError};
 
 /// A node's row: monitor state and breaker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HealthRow {
     pub node: String,
     /// `healthy`, `degraded`, `down`, or `unknown` before the first probe.
@@ -25,6 +26,7 @@ pub struct HealthRow {
 
 /// One probe of a node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HealthSample {
     pub at: String,
     /// `liveness`, `canary` or `repo`.

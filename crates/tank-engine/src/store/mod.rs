@@ -164,6 +164,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX gateway_jobs_open ON gateway_jobs(gateway_id)
         WHERE phase IN ('claiming', 'claimed', 'reporting', 'releasing');
 "#,
+    r#"
+    -- Paused by the operator: kept out of the scheduler until resumed.
+    ALTER TABLE jobs ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// A column a state change may set along with the state.
@@ -245,6 +249,7 @@ pub struct JobRow {
     pub error: Option<String>,
     pub retryable: Option<bool>,
     pub failed_stage: Option<JobState>,
+    pub paused: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -356,7 +361,7 @@ impl Store {
             .query_row(
                 "SELECT id, input, state, created_at, updated_at, work_dir, source_path, source_info, encoder,
                         output_dir, renditions, expected_cid, cid, uploaded_to, progress, error, retryable, failed_stage,
-                        source_addresses
+                        source_addresses, paused
                  FROM jobs WHERE id = ?1",
                 [id],
                 |r| {
@@ -382,6 +387,7 @@ impl Store {
                             .get::<_, Option<String>>(17)?
                             .and_then(|s| JobState::parse(&s)),
                         source_addresses: r.get(18)?,
+                        paused: r.get(19)?,
                     })
                 },
             )
@@ -484,6 +490,23 @@ impl Store {
         transition_in(&tx, id, from, to, fields, failure, detail)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Ends a job as `cancelled`, from `from`, with the reason in its history.
+    pub fn cancel(&self, id: JobId, from: JobState, reason: &str) -> Result<(), StoreError> {
+        self.transition_with(id, from, JobState::Cancelled, &[], None, Some(reason))
+    }
+
+    /// Keeps a job out of the scheduler (or lets it back in).
+    pub fn set_paused(&self, id: JobId, paused: bool) -> Result<(), StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE jobs SET paused = ?1, updated_at = ?2 WHERE id = ?3",
+            params![paused, now_ms(), id],
+        )?;
+        match changed {
+            0 => Err(StoreError::NoSuchJob(id)),
+            _ => Ok(()),
+        }
     }
 
     /// Latest progress of the running stage: not a state change, so losing
@@ -655,7 +678,8 @@ impl Store {
     pub fn list(&self) -> Result<Vec<JobSummary>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT id, state, input, cid, error, retryable, updated_at FROM jobs ORDER BY id DESC",
+            "SELECT id, state, input, cid, error, retryable, updated_at, paused, progress
+             FROM jobs ORDER BY id DESC",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(JobSummary {
@@ -666,18 +690,22 @@ impl Store {
                 error: r.get(4)?,
                 retryable: r.get(5)?,
                 updated_at: rfc3339(r.get(6)?),
+                paused: r.get(7)?,
+                progress: progress_column(r, 8)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Jobs stopped mid-work (not finished, not parked), with their folders,
-    /// oldest first.
+    /// Jobs stopped mid-work (not finished, not parked, not paused), with
+    /// their folders, oldest first.
     pub fn unfinished(&self) -> Result<Vec<(JobId, String)>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT id, work_dir FROM jobs
-             WHERE state NOT IN ('done', 'failed', 'cancelled', 'awaiting_replicas') ORDER BY id",
+             WHERE state NOT IN ('done', 'failed', 'cancelled', 'awaiting_replicas')
+               AND paused = 0
+             ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -759,6 +787,15 @@ pub(crate) fn insert_job(
         params![id, JobState::Queued.as_str(), now],
     )?;
     Ok(id)
+}
+
+/// The latest progress, stored as JSON; unreadable progress is no progress.
+fn progress_column(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+) -> rusqlite::Result<Option<tank_media::EncodeProgress>> {
+    let json: Option<String> = row.get(index)?;
+    Ok(json.and_then(|p| serde_json::from_str(&p).ok()))
 }
 
 fn state_column(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<JobState> {

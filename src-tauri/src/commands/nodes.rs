@@ -1,0 +1,40 @@
+//! The Nodes view and Settings' "test connection".
+
+use std::time::Duration;
+
+use tank_engine::{NodeReport, NodeSettings, NodeStatus, Secrets};
+use tauri::State;
+
+use crate::error::{AppError, AppResult};
+use crate::runtime::Runtime;
+
+/// Samples per node for the latency chart.
+const HISTORY: u32 = 120;
+
+/// Every node: how it answers now, its monitored state, recent samples.
+#[tauri::command]
+pub async fn node_reports(runtime: State<'_, Runtime>) -> AppResult<Vec<NodeReport>> {
+    Ok(runtime.engine()?.node_reports(HISTORY).await)
+}
+
+/// Asks node `index` of the Settings form (maybe not saved yet) how it
+/// is, with the secret typed in the form when given, else the keyring's.
+#[tauri::command]
+pub async fn test_node(
+    runtime: State<'_, Runtime>,
+    node: NodeSettings,
+    index: usize,
+    secret: Option<String>,
+) -> AppResult<NodeStatus> {
+    let config = node.check(index).map_err(AppError::invalid_settings)?;
+    let service = runtime.file_config().unwrap_or_default().secrets.service;
+    let secrets = Secrets::new(&service);
+    let secret = secret.filter(|s| !s.is_empty());
+    Ok(tank_engine::test_node(
+        &config,
+        secret.as_deref(),
+        &secrets,
+        Duration::from_secs(10),
+    )
+    .await)
+}

@@ -1,0 +1,148 @@
+//! The engine as the app runs it: opened from the config file, with its
+//! background work (`Engine::run_daemon`: scheduler, gateway, health
+//! monitor, audits, local node) running for as long as the app does, and
+//! reopened when the settings change.
+
+use std::sync::RwLock;
+
+use tank_engine::{Config, Engine, Paths};
+use tauri::async_runtime::JoinHandle;
+use tokio::sync::{oneshot, watch};
+
+use crate::error::{AppError, AppResult, ErrorCode};
+
+pub struct Runtime {
+    paths: Paths,
+    state: RwLock<State>,
+    /// Serialises reconfigurations.
+    reconfiguring: tokio::sync::Mutex<()>,
+    /// Bumped each time the engine is reopened: event watchers resubscribe.
+    generation: watch::Sender<u64>,
+}
+
+struct State {
+    /// The config file as written, without the environment: what Settings
+    /// edits. `Err` when the file cannot be read or parsed.
+    file_config: Result<Config, String>,
+    engine: Result<Engine, String>,
+    daemon: Option<Daemon>,
+}
+
+struct Daemon {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Runtime {
+    /// Opens the engine and starts its background work. A config that
+    /// cannot be used leaves the app running without an engine, saying why.
+    pub fn start(paths: Paths) -> Runtime {
+        let file_config =
+            Config::read_file(&paths.config, paths.config_required).map_err(|e| e.to_string());
+        let engine = Config::load(&paths.config, paths.config_required)
+            .map_err(|e| e.to_string())
+            .and_then(|config| Engine::open(config, &paths.data_dir).map_err(|e| e.to_string()));
+        let daemon = engine.as_ref().ok().map(start_daemon);
+        if let Err(problem) = &engine {
+            tracing::error!(%problem, "the engine cannot start");
+        }
+        Runtime {
+            paths,
+            state: RwLock::new(State {
+                file_config,
+                engine,
+                daemon,
+            }),
+            reconfiguring: tokio::sync::Mutex::new(()),
+            generation: watch::channel(0).0,
+        }
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    pub fn engine(&self) -> AppResult<Engine> {
+        match &self.read().engine {
+            Ok(engine) => Ok(engine.clone()),
+            Err(problem) => Err(AppError::new(ErrorCode::Config, problem.clone())),
+        }
+    }
+
+    /// Why the engine is not running, if it is not.
+    pub fn problem(&self) -> Option<String> {
+        self.read().engine.as_ref().err().cloned()
+    }
+
+    pub fn file_config(&self) -> AppResult<Config> {
+        self.read().file_config.clone().map_err(|problem| {
+            AppError::new(
+                ErrorCode::Config,
+                format!("{problem}; fix the file by hand, Settings will not overwrite it"),
+            )
+        })
+    }
+
+    /// Writes `config` to the config file (whole or not at all), then
+    /// reopens the engine with it, environment applied. Running jobs stop
+    /// where they are and continue under the new engine.
+    pub async fn reconfigure(&self, config: Config) -> AppResult<()> {
+        let _one_at_a_time = self.reconfiguring.lock().await;
+        self.file_config()?;
+        let mut effective = config.clone();
+        effective.apply_env(|name| std::env::var(name).ok())?;
+        effective.validate(Some(&self.paths.config))?;
+        config.save(&self.paths.config)?;
+        tracing::info!(path = %self.paths.config.display(), "settings saved");
+        let daemon = self.write().daemon.take();
+        if let Some(daemon) = daemon {
+            let _ = daemon.stop.send(());
+            let _ = daemon.task.await;
+        }
+        let engine = Engine::open(effective, &self.paths.data_dir).map_err(|e| e.to_string());
+        {
+            let mut state = self.write();
+            state.file_config = Ok(config);
+            state.daemon = engine.as_ref().ok().map(start_daemon);
+            state.engine = engine;
+        }
+        self.generation.send_modify(|g| *g += 1);
+        self.engine().map(|_| ())
+    }
+
+    /// Changes each time the engine is reopened.
+    pub fn generations(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    /// Stops the background work; jobs resume at the next start.
+    pub async fn shutdown(&self) {
+        let daemon = self.write().daemon.take();
+        if let Some(daemon) = daemon {
+            let _ = daemon.stop.send(());
+            let _ = daemon.task.await;
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().expect("not poisoned")
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().expect("not poisoned")
+    }
+}
+
+fn start_daemon(engine: &Engine) -> Daemon {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let engine = engine.clone();
+    let task = tauri::async_runtime::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = engine.run_daemon(shutdown).await {
+            tracing::error!(%e, "background work stopped");
+        }
+    });
+    Daemon { stop, task }
+}

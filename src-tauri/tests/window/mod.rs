@@ -1,0 +1,233 @@
+//! The real desktop app, driven like a person would: the debug binary under
+//! a private Xvfb display, through `tauri-driver` and WebKitWebDriver
+//! (Debian's webkit2gtk-driver), against real kubo harness nodes.
+//!
+//! Screenshots of each view and the app's logs go to
+//! `target/e2e-screenshots/` as test artifacts.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use tokio::io::AsyncBufReadExt;
+use tokio::process::{Child, Command};
+
+/// Settings that keep jobs fast: short waits, fastest x264, small segments.
+pub const FAST: &str = r#"
+[pinning]
+retries = 5
+backoff = ["50ms"]
+attempt_timeout = "5s"
+fetch_timeout = "10s"
+poll_interval = "100ms"
+[encoding]
+preset = "ultrafast"
+segment_seconds = 2
+[health]
+interval = "2s"
+"#;
+
+pub struct DesktopApp {
+    pub client: Client,
+    /// Holds `config.toml` and the data folder.
+    pub dir: tempfile::TempDir,
+    driver: Child,
+    xvfb: Child,
+}
+
+impl DesktopApp {
+    /// Writes `config` (TOML) and starts the app on it.
+    pub async fn launch(config: &str) -> DesktopApp {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        let (xvfb, display) = start_xvfb().await;
+        let port = free_port();
+        let driver = Command::new(tauri_driver())
+            .args(["--port", &port.to_string()])
+            .args(["--native-port", &free_port().to_string()])
+            .env("DISPLAY", format!(":{display}"))
+            .env("TANK_CONFIG", dir.path().join("config.toml"))
+            .env("TANK_DATA_DIR", dir.path().join("data"))
+            // Software rendering: Xvfb has no GPU.
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env("LIBGL_ALWAYS_SOFTWARE", "1")
+            // No accessibility bus: its blocking D-Bus calls stalled the
+            // window for minutes on a machine without a desktop session.
+            .env("NO_AT_BRIDGE", "1")
+            .env("GTK_A11Y", "none")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tauri-driver is installed (scripts/setup.sh: cargo install tauri-driver)");
+        let webdriver = format!("http://127.0.0.1:{port}");
+        wait_until_answers(&format!("{webdriver}/status")).await;
+        let capabilities = serde_json::json!({
+            "tauri:options": { "application": env!("CARGO_BIN_EXE_tank-desktop") }
+        });
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(capabilities.as_object().unwrap().clone());
+        let session = builder.connect(&webdriver);
+        let log = dir.path().join("data/logs/tank-desktop.log");
+        let client = match tokio::time::timeout(Duration::from_secs(90), session).await {
+            Ok(Ok(client)) => client,
+            outcome => panic!(
+                "the app did not start under tauri-driver ({outcome:?}); its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            ),
+        };
+        let app = DesktopApp {
+            client,
+            dir,
+            driver,
+            xvfb,
+        };
+        app.wait_for("[data-testid=nav-jobs]").await;
+        app
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    /// The first element matching `css`, waiting up to 60 s for it.
+    pub async fn wait_for(&self, css: &str) -> Element {
+        self.wait_for_within(css, Duration::from_secs(60)).await
+    }
+
+    pub async fn wait_for_within(&self, css: &str, timeout: Duration) -> Element {
+        let wait = self
+            .client
+            .wait()
+            .at_most(timeout)
+            .every(Duration::from_millis(200))
+            .for_element(Locator::Css(css));
+        // A WebDriver command can itself hang when the app does: bound it all.
+        match tokio::time::timeout(timeout + Duration::from_secs(10), wait).await {
+            Ok(Ok(element)) => element,
+            outcome => panic!(
+                "no element {css} after {timeout:?} ({outcome:?}); the app's log:\n{}",
+                self.log()
+            ),
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("data/logs/tank-desktop.log"))
+            .unwrap_or_default()
+    }
+
+    pub async fn all(&self, css: &str) -> Vec<Element> {
+        self.client.find_all(Locator::Css(css)).await.unwrap()
+    }
+
+    /// Clicks the element with `data-testid=test_id`, scrolled to the middle
+    /// of the window first (a sticky bar may cover its edges).
+    pub async fn click(&self, test_id: &str) {
+        let element = self.wait_for(&format!("[data-testid={test_id}]")).await;
+        let reference = serde_json::to_value(&element).unwrap();
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'})",
+                vec![reference],
+            )
+            .await
+            .unwrap();
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {test_id}: {e:?}"));
+    }
+
+    /// Replaces the text of the input matching `css`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let input = self.wait_for(css).await;
+        input.clear().await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.unwrap()
+    }
+
+    /// Saves a PNG of the window as `target/e2e-screenshots/<name>.png`.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
+        std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Ends the WebDriver session (which ends the app), then the driver and
+    /// the display; the app's log is kept as `target/e2e-screenshots/<log>.log`.
+    pub async fn close(mut self, log: &str) {
+        let _ = self.client.clone().close().await;
+        let from = self.dir.path().join("data/logs/tank-desktop.log");
+        let _ = std::fs::copy(from, artifacts().join(format!("{log}.log")));
+        let _ = self.driver.kill().await;
+        let _ = self.xvfb.kill().await;
+    }
+}
+
+/// Where screenshots and logs go.
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn tauri_driver() -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap();
+    let installed = home.join("bin/tauri-driver");
+    match installed.exists() {
+        true => installed,
+        false => "tauri-driver".into(),
+    }
+}
+
+/// Xvfb on a display number it picks itself (`-displayfd`).
+async fn start_xvfb() -> (Child, String) {
+    let mut xvfb = Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("Xvfb is installed (scripts/setup.sh: apt-get install xvfb)");
+    let mut lines = tokio::io::BufReader::new(xvfb.stdout.take().unwrap()).lines();
+    let display = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("Xvfb reports its display")
+        .unwrap()
+        .expect("a display number");
+    (xvfb, display.trim().to_owned())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_until_answers(url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(url).await.is_err() {
+        assert!(Instant::now() < deadline, "{url} does not answer");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,282 @@
+// Generated from the Rust types by `UPDATE_BINDINGS=1 cargo test -p tank-desktop bindings`.
+// Do not edit by hand.
+
+export type JobState = "queued" | "downloading" | "probing" | "encoding" | "uploading" | "pinning" | "verifying" | "awaiting_replicas" | "done" | "failed" | "cancelled";
+
+export type JobSummary = { id: number, state: JobState, input: string, cid: string | null, error: string | null, retryable: boolean | null, updated_at: string, 
+/**
+ * Paused by the operator: not run until resumed.
+ */
+paused: boolean, 
+/**
+ * The latest encoding progress, while it encodes.
+ */
+progress: EncodeProgress | null, };
+
+export type JobReport = { id: number, state: JobState, input: string, cid: string | null, 
+/**
+ * Absolute path of the HLS folder; kept after the job.
+ */
+output_dir: string | null, 
+/**
+ * Rung names, largest first.
+ */
+renditions: Array<string>, 
+/**
+ * Rungs with their real sizes.
+ */
+rendition_sizes: Array<Rendition>, encoder: string | null, replicas: Array<Replica>, attempts: Array<Attempt>, error: string | null, 
+/**
+ * Whether retrying can help (infrastructure failures), when failed.
+ */
+retryable: boolean | null, paused: boolean, progress: EncodeProgress | null, history: Array<StateChange>, 
+/**
+ * Re-verifications of the replicas after the job was done.
+ */
+audits: Array<AuditRecord>, 
+/**
+ * For a job taken from the 3Speak gateway: its claim and report.
+ */
+gateway?: GatewayClaim | null, created_at: string, updated_at: string, };
+
+export type Attempt = { node: string, 
+/**
+ * The RPC command: `add`, `pin/add`, `pin/ls`, `swarm/connect`, `cat`, `id`.
+ */
+op: string, 
+/**
+ * Which attempt on this node it belongs to, from 1.
+ */
+attempt: number, ok: boolean, error: string | null, 
+/**
+ * How long the call took.
+ */
+ms: number, 
+/**
+ * When it started (RFC 3339).
+ */
+started_at: string, 
+/**
+ * The node's HTTP status, when it answered with an error.
+ */
+http_status: number | null, };
+
+export type Replica = { node: string, 
+/**
+ * Always true for a listed replica: it was verified.
+ */
+verified: boolean, 
+/**
+ * When the pin was verified (RFC 3339).
+ */
+verified_at: string, };
+
+export type StateChange = { state: JobState, at: string, detail: string | null, };
+
+export type AuditRecord = { job: number, node: string, at: string, outcome: AuditOutcome, detail: string | null, };
+
+export type AuditOutcome = "verified" | "repaired" | "missing";
+
+export type JobEvent = { "kind": "state", job: number, state: JobState, detail: string | null, } | { "kind": "download", job: number, bytes: number, total: number | null, } | { "kind": "encode", job: number, progress: EncodeProgress, } | { "kind": "attempt", job: number, attempt: Attempt, } | { "kind": "node_health", node: string, state: string, detail: string | null, };
+
+export type EncodeProgress = { 
+/**
+ * Percent of the source duration encoded, when the duration is known.
+ */
+percent: number | null, 
+/**
+ * Frames encoded per second.
+ */
+fps: number, 
+/**
+ * Seconds of video encoded per second of wall time.
+ */
+speed: number, 
+/**
+ * Seconds of video encoded so far.
+ */
+encoded_secs: number, };
+
+export type Rendition = { name: string, width: number, height: number, };
+
+export type GatewayClaim = { claim: number, gateway_id: string, job_id: number | null, job_state: JobState | null, phase: GatewayPhase, 
+/**
+ * The job as the gateway described it.
+ */
+job: JsonValue, report: Report | null, report_tries: number, 
+/**
+ * The gateway's answer to the report or release, or why the job was lost.
+ */
+answer: string | null, seen_at: string, claimed_at: string | null, reported_at: string | null, last_ping_at: string | null, 
+/**
+ * Why the last ping failed, when it did.
+ */
+ping_error: string | null, };
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
+
+export type GatewayPhase = "claiming" | "claimed" | "reporting" | "reported" | "releasing" | "released" | "lost";
+
+export type Report = { "kind": "finish", cid: string, } | { "kind": "fail", error: string, retryable: boolean, 
+/**
+ * RFC 3339, when the failure was decided.
+ */
+at: string, };
+
+export type GatewayStatus = { enabled: boolean, url: string, mode: GatewayMode, did: string, identity: IdentitySource, 
+/**
+ * `healthy`, `degraded`, `down`, or `unknown` before the first call.
+ */
+state: string, health: HealthRow | null, 
+/**
+ * Latest calls, newest first.
+ */
+history: Array<HealthSample>, 
+/**
+ * Latest claims, newest first.
+ */
+claims: Array<GatewayClaim>, };
+
+export type GatewayMode = "legacy" | "v2";
+
+export type IdentitySource = "environment" | "keyring" | "generated";
+
+export type NodeReport = { 
+/**
+ * `healthy`, `degraded`, `down` (as the daemon's monitor last saw it),
+ * or `unknown` when no monitor has probed it yet.
+ */
+state: string, health: HealthRow | null, 
+/**
+ * Latest samples, newest first.
+ */
+history: Array<HealthSample>, name: string, kind: NodeKind, role: NodeRole, tier: number, 
+/**
+ * The API address, without credentials.
+ */
+api: string, reachable: boolean, 
+/**
+ * The API's version, when it says.
+ */
+version: string | null, 
+/**
+ * kubo's peer id.
+ */
+peer_id: string | null, 
+/**
+ * Round trip of the liveness call, in milliseconds.
+ */
+latency_ms: number | null, error: string | null, };
+
+export type NodeStatus = { name: string, kind: NodeKind, role: NodeRole, tier: number, 
+/**
+ * The API address, without credentials.
+ */
+api: string, reachable: boolean, 
+/**
+ * The API's version, when it says.
+ */
+version: string | null, 
+/**
+ * kubo's peer id.
+ */
+peer_id: string | null, 
+/**
+ * Round trip of the liveness call, in milliseconds.
+ */
+latency_ms: number | null, error: string | null, };
+
+export type HealthRow = { node: string, 
+/**
+ * `healthy`, `degraded`, `down`, or `unknown` before the first probe.
+ */
+state: string, 
+/**
+ * When the node entered that state (RFC 3339).
+ */
+since: string | null, ok_streak: number, fail_streak: number, 
+/**
+ * Until when the breaker keeps the node out (RFC 3339), if open.
+ */
+breaker_open_until: string | null, last_canary_at: string | null, };
+
+export type HealthSample = { at: string, 
+/**
+ * `liveness`, `canary` or `repo`.
+ */
+probe: string, ok: boolean, latency_ms: number | null, detail: string | null, repo_size: number | null, storage_max: number | null, };
+
+export type NodeKind = "kubo" | "cluster" | "pinning-service";
+
+export type NodeRole = "primary" | "backup";
+
+export type AuthKind = "basic" | "bearer" | "jwt";
+
+export type Settings = { 
+/**
+ * In the order work goes to them: by tier, then as listed.
+ */
+nodes: Array<NodeSettings>, 
+/**
+ * Verified replicas before a job is done; `null`: 2 with two or more nodes.
+ */
+quorum: number | null, 
+/**
+ * Attempts per node.
+ */
+retries: number, 
+/**
+ * Waits between attempts, e.g. `["1s", "2s", "4s"]`.
+ */
+backoff: Array<string>, 
+/**
+ * Timeout of each call to a node, e.g. `"60s"`.
+ */
+attempt_timeout: string, max_concurrent: number, 
+/**
+ * `libx264`, `auto`, or a hardware encoder name.
+ */
+codec: string, preset: string, rungs: Array<Rung>, alerts: Array<AlertSettings>, };
+
+export type NodeSettings = { name: string, api: string, kind: NodeKind, role: NodeRole, tier: number | null, auth: AuthKind | null, username: string | null, 
+/**
+ * A path gateway serving the node's content, or empty.
+ */
+gateway: string | null, 
+/**
+ * Whether the keyring holds this node's password or token (the secret
+ * itself never leaves the engine).
+ */
+has_secret: boolean, };
+
+export type AlertSettings = { name: string, kind: AlertKind, 
+/**
+ * Whether the keyring holds the webhook URL.
+ */
+has_secret: boolean, };
+
+export type AlertKind = "discord" | "slack" | "json";
+
+export type FieldError = { field: string, message: string, };
+
+export type Rung = { name: string, size: number, video_kbps: number, max_video_kbps: number, audio_kbps: number, };
+
+export type SecretUpdate = { 
+/**
+ * `node:<name>` or `alert:<name>`, of a node or webhook in the settings.
+ */
+key: string, value: string, };
+
+export type AppStatus = { version: string, 
+/**
+ * All work paused (from the window or the tray).
+ */
+paused: boolean, 
+/**
+ * Why the engine is not running (a config file it cannot use).
+ */
+problem: string | null, config_path: string, data_dir: string, };
+
+export type AppError = { code: ErrorCode, message: string, fields: Array<FieldError>, };
+
+export type ErrorCode = "config" | "invalid_settings" | "invalid_input" | "no_nodes" | "no_such_job" | "wrong_state" | "busy" | "keyring" | "storage" | "internal";

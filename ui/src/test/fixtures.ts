@@ -1,0 +1,107 @@
+// Small, valid values of the bindings' types for tests; each takes
+// overrides for what a test is about.
+
+import type { Attempt, JobReport, JobSummary, NodeReport, Settings, StateChange } from '../bindings';
+
+export function jobSummary(overrides: Partial<JobSummary> = {}): JobSummary {
+  return {
+    id: 1,
+    state: 'queued',
+    input: '/videos/talk.mp4',
+    cid: null,
+    error: null,
+    retryable: null,
+    updated_at: '2024-05-01T10:00:00Z',
+    paused: false,
+    progress: null,
+    ...overrides,
+  };
+}
+
+export function attempt(overrides: Partial<Attempt> = {}): Attempt {
+  return {
+    node: 'primary',
+    op: 'pin/add',
+    attempt: 1,
+    ok: true,
+    error: null,
+    ms: 120,
+    started_at: '2024-05-01T10:00:05Z',
+    http_status: null,
+    ...overrides,
+  };
+}
+
+export function change(state: StateChange['state'], at: string, detail: string | null = null): StateChange {
+  return { state, at, detail };
+}
+
+export function jobReport(overrides: Partial<JobReport> = {}): JobReport {
+  return {
+    id: 1,
+    state: 'done',
+    input: '/videos/talk.mp4',
+    cid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
+    output_dir: '/data/jobs/1/hls',
+    renditions: ['720p'],
+    rendition_sizes: [{ name: '720p', width: 1280, height: 720 }],
+    encoder: 'libx264',
+    replicas: [],
+    attempts: [],
+    error: null,
+    retryable: null,
+    paused: false,
+    progress: null,
+    history: [change('queued', '2024-05-01T10:00:00Z'), change('done', '2024-05-01T10:05:00Z')],
+    audits: [],
+    created_at: '2024-05-01T10:00:00Z',
+    updated_at: '2024-05-01T10:05:00Z',
+    ...overrides,
+  };
+}
+
+export function settings(overrides: Partial<Settings> = {}): Settings {
+  const node = {
+    kind: 'kubo',
+    tier: null,
+    auth: null,
+    username: null,
+    gateway: null,
+    has_secret: false,
+  } as const;
+  return {
+    nodes: [
+      { ...node, name: 'primary', api: 'http://127.0.0.1:5001/', role: 'primary' },
+      { ...node, name: 'backup', api: 'http://127.0.0.1:5002/', role: 'backup', auth: 'basic', username: 'op', has_secret: true },
+    ],
+    quorum: null,
+    retries: 3,
+    backoff: ['1s', '2s', '4s'],
+    attempt_timeout: '1m',
+    max_concurrent: 1,
+    codec: 'libx264',
+    preset: 'veryfast',
+    rungs: [{ name: '720p', size: 720, video_kbps: 2500, max_video_kbps: 3000, audio_kbps: 128 }],
+    alerts: [{ name: 'ops', kind: 'discord', has_secret: true }],
+    ...overrides,
+  };
+}
+
+export function nodeReport(overrides: Partial<NodeReport> = {}): NodeReport {
+  return {
+    name: 'primary',
+    kind: 'kubo',
+    role: 'primary',
+    tier: 0,
+    api: 'http://127.0.0.1:5001/',
+    reachable: true,
+    version: '0.30.0',
+    peer_id: null,
+    latency_ms: 12,
+    error: null,
+    state: 'healthy',
+    health: null,
+    history: [],
+    ...overrides,
+  };
+}
