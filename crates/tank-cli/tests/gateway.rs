@@ -396,9 +396,15 @@ async fn a_gateway_outage_holds_the_report_until_the_gateway_is_back() {
         .wait_for_job(&world, 1, "done", |r| r["state"] == "done")
         .await;
     let down = encoder
-        .wait_for_gateway(&world, "the gateway down, the report waiting", |s| {
-            s["state"] == "down" && first_claim(s)["phase"] == "reporting"
-        })
+        .wait_for_gateway(
+            &world,
+            "the gateway down, the report tried and waiting",
+            |s| {
+                s["state"] == "down"
+                    && first_claim(s)["phase"] == "reporting"
+                    && first_claim(s)["answer"].is_string()
+            },
+        )
         .await;
     assert!(
         first_claim(&down)["answer"]

@@ -54,10 +54,14 @@ impl DesktopApp {
             // Software rendering: Xvfb has no GPU.
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("LIBGL_ALWAYS_SOFTWARE", "1")
-            // No accessibility bus: its blocking D-Bus calls stalled the
-            // window for minutes on a machine without a desktop session.
+            // No accessibility bus: when it is slow to answer, GTK's and
+            // WebKit's blocking D-Bus calls to it (25 s each) stall the
+            // window; an address that does not exist fails at once.
             .env("NO_AT_BRIDGE", "1")
-            .env("GTK_A11Y", "none")
+            .env(
+                "AT_SPI_BUS_ADDRESS",
+                "unix:path=/nonexistent/tank-no-a11y-bus",
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
