@@ -124,7 +124,7 @@ async fn settings_refuse_a_bad_node_url_and_a_new_backup_node_shows_on_the_nodes
 
     app.click("nav-nodes").await;
     let card = app.wait_for("[data-testid=node-backup-2]").await;
-    let state = card.attr("data-state").await.unwrap().unwrap_or_default();
+    let state = app.attr(&card, "data-state").await.unwrap_or_default();
     assert!(
         ["healthy", "unknown", "degraded"].contains(&state.as_str()),
         "the new node is monitored, not down: {state}"

@@ -544,8 +544,16 @@ async fn bad_input_is_reported_failed_and_not_retryable() {
     let encoder = Encoder::new(&world, "a", SEED_A);
 
     let mut daemon = encoder.start(&world);
+    // A report whose answer is slow is sent again: wait for each job's.
+    let failed = |s: &Value, id: &str| {
+        calls_in(s, "failJob")
+            .iter()
+            .any(|c| c["payload"]["job_id"] == id)
+    };
     let state = double
-        .wait_for("two failJobs", |s| calls_in(s, "failJob").len() >= 2)
+        .wait_for("a failJob for each job", |s| {
+            failed(s, &text_job) && failed(s, &local_path_job)
+        })
         .await;
     assert_eq!(stop_gracefully(&mut daemon).await, 0);
 

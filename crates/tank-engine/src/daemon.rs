@@ -8,6 +8,7 @@
 //! - the health monitor, with alerts when a node goes down or recovers;
 //! - audits of finished jobs;
 //! - the local kubo node, when enabled: started and supervised;
+//! - watch folders, when configured: new videos queued;
 //! - alerts when failed calls or verifications spike.
 //!
 //! Each runs as its own task so a long job never delays a health probe. On
@@ -62,6 +63,10 @@ impl Engine {
         let gateway_task = gateway
             .clone()
             .map(|worker| tokio::spawn(worker.run(stop.clone())));
+        let folders = {
+            let (engine, stop) = (self.clone(), stop.clone());
+            tokio::spawn(async move { engine.watch_folders(stop).await })
+        };
         let tasks = [
             self.spawn_loop(&stop, health, |engine| async move {
                 engine.health_round().await
@@ -82,7 +87,12 @@ impl Engine {
         shutdown.await;
         stop.cancel();
         let _ = scheduler.await;
-        for task in tasks.into_iter().chain(local).chain(gateway_task) {
+        for task in tasks
+            .into_iter()
+            .chain([folders])
+            .chain(local)
+            .chain(gateway_task)
+        {
             let _ = task.await;
         }
         if let Some(gateway) = gateway {

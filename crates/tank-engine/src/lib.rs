@@ -35,12 +35,13 @@ mod scheduler;
 mod secrets;
 mod stages;
 mod store;
+mod watch_folders;
 
 pub use alerts::Alert;
 pub use config::{
     AlertKind, AlertSettings, AuthKind, Config, ConfigError, EncodingConfig, FieldError,
     GatewayConfig, GatewayMode, JobsConfig, NodeConfig, NodeKind, NodeRole, NodeSettings,
-    PinningConfig, Settings,
+    PinningConfig, Settings, WatchConfig,
 };
 pub use engine::Engine;
 pub use error::EngineError;

@@ -5,6 +5,7 @@
 //! Screenshots of each view and the app's logs go to
 //! `target/e2e-screenshots/` as test artifacts.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -30,10 +31,16 @@ segment_seconds = 2
 interval = "2s"
 "#;
 
+/// How long one WebDriver command may take before the test gives up on
+/// the window and says which command hung.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
 pub struct DesktopApp {
     pub client: Client,
     /// Holds `config.toml` and the data folder.
     pub dir: tempfile::TempDir,
+    /// What tauri-driver and WebKitWebDriver print.
+    driver_log: PathBuf,
     driver: Child,
     xvfb: Child,
 }
@@ -45,6 +52,8 @@ impl DesktopApp {
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         let (xvfb, display) = start_xvfb().await;
         let port = free_port();
+        let driver_log = dir.path().join("webdriver.log");
+        let driver_output = std::fs::File::create(&driver_log).unwrap();
         let driver = Command::new(tauri_driver())
             .args(["--port", &port.to_string()])
             .args(["--native-port", &free_port().to_string()])
@@ -62,8 +71,8 @@ impl DesktopApp {
                 "AT_SPI_BUS_ADDRESS",
                 "unix:path=/nonexistent/tank-no-a11y-bus",
             )
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(driver_output.try_clone().unwrap())
+            .stderr(driver_output)
             .kill_on_drop(true)
             .spawn()
             .expect("tauri-driver is installed (scripts/setup.sh: cargo install tauri-driver)");
@@ -86,6 +95,7 @@ impl DesktopApp {
         let app = DesktopApp {
             client,
             dir,
+            driver_log,
             driver,
             xvfb,
         };
@@ -103,6 +113,7 @@ impl DesktopApp {
     }
 
     pub async fn wait_for_within(&self, css: &str, timeout: Duration) -> Element {
+        eprintln!("[window] wait for {css}");
         let wait = self
             .client
             .wait()
@@ -113,19 +124,49 @@ impl DesktopApp {
         match tokio::time::timeout(timeout + Duration::from_secs(10), wait).await {
             Ok(Ok(element)) => element,
             outcome => panic!(
-                "no element {css} after {timeout:?} ({outcome:?}); the app's log:\n{}",
-                self.log()
+                "no element {css} after {timeout:?} ({outcome:?})\n{}",
+                self.logs()
             ),
         }
     }
 
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("data/logs/tank-desktop.log"))
-            .unwrap_or_default()
+    /// Runs one WebDriver command, bounded: a window that stops answering
+    /// fails the test with the command's name and the logs, not a hang.
+    async fn command<T, E: std::fmt::Debug>(
+        &self,
+        what: &str,
+        command: impl Future<Output = Result<T, E>>,
+    ) -> T {
+        eprintln!("[window] {what}");
+        match tokio::time::timeout(COMMAND_TIMEOUT, command).await {
+            Ok(Ok(value)) => value,
+            Ok(Err(e)) => panic!("{what} failed: {e:?}\n{}", self.logs()),
+            Err(_) => panic!("{what} hung for {COMMAND_TIMEOUT:?}\n{}", self.logs()),
+        }
+    }
+
+    /// The app's log and the WebDriver log, for a failure message.
+    fn logs(&self) -> String {
+        let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+        format!(
+            "the app's log:\n{}\nthe WebDriver log:\n{}",
+            read(&self.dir.path().join("data/logs/tank-desktop.log")),
+            read(&self.driver_log)
+        )
     }
 
     pub async fn all(&self, css: &str) -> Vec<Element> {
-        self.client.find_all(Locator::Css(css)).await.unwrap()
+        self.command(
+            &format!("find all {css}"),
+            self.client.find_all(Locator::Css(css)),
+        )
+        .await
+    }
+
+    /// The value of `name` on `element`, if it has one.
+    pub async fn attr(&self, element: &Element, name: &str) -> Option<String> {
+        self.command(&format!("read attribute {name}"), element.attr(name))
+            .await
     }
 
     /// Clicks the element with `data-testid=test_id`, scrolled to the middle
@@ -133,33 +174,37 @@ impl DesktopApp {
     pub async fn click(&self, test_id: &str) {
         let element = self.wait_for(&format!("[data-testid={test_id}]")).await;
         let reference = serde_json::to_value(&element).unwrap();
-        self.client
-            .execute(
+        self.command(
+            &format!("scroll to {test_id}"),
+            self.client.execute(
                 "arguments[0].scrollIntoView({block: 'center'})",
                 vec![reference],
-            )
-            .await
-            .unwrap();
-        element
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("cannot click {test_id}: {e:?}"));
+            ),
+        )
+        .await;
+        self.command(&format!("click {test_id}"), element.click())
+            .await;
     }
 
     /// Replaces the text of the input matching `css`.
     pub async fn type_into(&self, css: &str, text: &str) {
         let input = self.wait_for(css).await;
-        input.clear().await.unwrap();
-        input.send_keys(text).await.unwrap();
+        self.command(&format!("clear {css}"), input.clear()).await;
+        self.command(&format!("type into {css}"), input.send_keys(text))
+            .await;
     }
 
     pub async fn text(&self, css: &str) -> String {
-        self.wait_for(css).await.text().await.unwrap()
+        let element = self.wait_for(css).await;
+        self.command(&format!("read the text of {css}"), element.text())
+            .await
     }
 
     /// Saves a PNG of the window as `target/e2e-screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
-        let png = self.client.screenshot().await.unwrap();
+        let png = self
+            .command(&format!("screenshot {name}"), self.client.screenshot())
+            .await;
         assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
         std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
     }
@@ -167,9 +212,13 @@ impl DesktopApp {
     /// Ends the WebDriver session (which ends the app), then the driver and
     /// the display; the app's log is kept as `target/e2e-screenshots/<log>.log`.
     pub async fn close(mut self, log: &str) {
-        let _ = self.client.clone().close().await;
+        let _ = tokio::time::timeout(COMMAND_TIMEOUT, self.client.clone().close()).await;
         let from = self.dir.path().join("data/logs/tank-desktop.log");
         let _ = std::fs::copy(from, artifacts().join(format!("{log}.log")));
+        let _ = std::fs::copy(
+            &self.driver_log,
+            artifacts().join(format!("{log}-webdriver.log")),
+        );
         let _ = self.driver.kill().await;
         let _ = self.xvfb.kill().await;
     }

@@ -4,9 +4,11 @@
 
 mod gateway;
 mod settings;
+mod watch;
 
 pub use gateway::{GatewayConfig, GatewayMode};
 pub use settings::{AlertSettings, FieldError, NodeSettings, Settings};
+pub use watch::WatchConfig;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,6 +32,7 @@ pub struct Config {
     pub downloads: DownloadsConfig,
     pub local_node: tank_node::LocalNodeConfig,
     pub gateway: GatewayConfig,
+    pub watch: WatchConfig,
     pub nodes: Vec<NodeConfig>,
     pub alerts: Vec<AlertTarget>,
 }
@@ -628,6 +631,9 @@ impl Config {
         }
         if let Some(problem) = self.gateway.problem() {
             return fail(format!("[gateway] {problem}"));
+        }
+        if let Some(problem) = self.watch.problem() {
+            return fail(format!("[watch] {problem}"));
         }
         Ok(())
     }

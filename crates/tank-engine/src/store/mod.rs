@@ -14,10 +14,12 @@
 mod audits;
 mod gateway;
 mod health;
+mod watched;
 
 pub use audits::{AuditOutcome, AuditRecord};
 pub use gateway::{ClaimId, GatewayClaim, GatewayPhase, Report};
 pub use health::{BreakerState, HealthRow, HealthSample, MonitorState};
+pub use watched::WatchedFile;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -167,6 +169,17 @@ const MIGRATIONS: &[&str] = &[
     r#"
     -- Paused by the operator: kept out of the scheduler until resumed.
     ALTER TABLE jobs ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+"#,
+    r#"
+    -- Files found in watch folders, each queued once (see watched.rs).
+    CREATE TABLE watched_files (
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        modified INTEGER NOT NULL,
+        job_id INTEGER NOT NULL REFERENCES jobs(id),
+        queued_at INTEGER NOT NULL,
+        PRIMARY KEY (path, size, modified)
+    );
 "#,
 ];
 
