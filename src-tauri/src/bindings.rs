@@ -25,6 +25,8 @@ fn typescript() -> String {
         tank_engine::AuditRecord::decl(&cfg),
         tank_engine::AuditOutcome::decl(&cfg),
         tank_engine::JobEvent::decl(&cfg),
+        tank_engine::JobLogLine::decl(&cfg),
+        tank_engine::LogTone::decl(&cfg),
         tank_media::EncodeProgress::decl(&cfg),
         tank_media::Rendition::decl(&cfg),
         // The 3Speak gateway
@@ -43,6 +45,11 @@ fn typescript() -> String {
         tank_engine::NodeKind::decl(&cfg),
         tank_engine::NodeRole::decl(&cfg),
         tank_engine::AuthKind::decl(&cfg),
+        tank_engine::LocalNodeAction::decl(&cfg),
+        tank_engine::LocalNodeReport::decl(&cfg),
+        tank_engine::LocalNodeEvent::decl(&cfg),
+        tank_node::LocalStatus::decl(&cfg),
+        tank_node::Running::decl(&cfg),
         // Settings
         tank_engine::Settings::decl(&cfg),
         tank_engine::NodeSettings::decl(&cfg),

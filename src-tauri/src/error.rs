@@ -70,7 +70,8 @@ impl From<EngineError> for AppError {
             | EngineError::NotRetryable(_)
             | EngineError::NotRunning { .. }
             | EngineError::NotDone { .. }
-            | EngineError::Stopped(_) => ErrorCode::WrongState,
+            | EngineError::Stopped(_)
+            | EngineError::LocalNodeDisabled => ErrorCode::WrongState,
         };
         AppError::new(code, error.to_string())
     }

@@ -79,6 +79,14 @@ export type AuditOutcome = "verified" | "repaired" | "missing";
 
 export type JobEvent = { "kind": "state", job: number, state: JobState, detail: string | null, } | { "kind": "download", job: number, bytes: number, total: number | null, } | { "kind": "encode", job: number, progress: EncodeProgress, } | { "kind": "attempt", job: number, attempt: Attempt, } | { "kind": "node_health", node: string, state: string, detail: string | null, };
 
+export type JobLogLine = { 
+/**
+ * RFC 3339.
+ */
+at: string, text: string, tone: LogTone, };
+
+export type LogTone = "info" | "ok" | "error";
+
 export type EncodeProgress = { 
 /**
  * Percent of the source duration encoded, when the duration is known.
@@ -212,6 +220,32 @@ export type NodeRole = "primary" | "backup";
 
 export type AuthKind = "basic" | "bearer" | "jwt";
 
+export type LocalNodeAction = "start" | "stop" | "restart";
+
+export type LocalNodeReport = { 
+/**
+ * Whether the operator wants it running (false after Stop).
+ */
+wanted_running: boolean, status: LocalStatus, 
+/**
+ * The latest events, newest first.
+ */
+events: Array<LocalNodeEvent>, 
+/**
+ * The end of the daemon's own log.
+ */
+log: Array<string>, };
+
+export type LocalNodeEvent = { at: string, description: string, 
+/**
+ * The supervisor gave up: the node is down until started again.
+ */
+alarm: boolean, };
+
+export type LocalStatus = { repo: string, log: string, binary: string | null, version: string | null, running: Running | null, repo_size: number | null, storage_max: number | null, problem: string | null, };
+
+export type Running = { pid: number, api: string, gateway: string | null, peer_id: string, };
+
 export type Settings = { 
 /**
  * In the order work goes to them: by tier, then as listed.
@@ -236,7 +270,15 @@ attempt_timeout: string, max_concurrent: number,
 /**
  * `libx264`, `auto`, or a hardware encoder name.
  */
-codec: string, preset: string, rungs: Array<Rung>, alerts: Array<AlertSettings>, };
+codec: string, preset: string, rungs: Array<Rung>, alerts: Array<AlertSettings>, 
+/**
+ * Folders whose new videos are queued (absolute paths).
+ */
+watch_folders: Array<string>, 
+/**
+ * Run and supervise a local kubo node.
+ */
+local_node: boolean, };
 
 export type NodeSettings = { name: string, api: string, kind: NodeKind, role: NodeRole, tier: number | null, auth: AuthKind | null, username: string | null, 
 /**

@@ -63,8 +63,11 @@ enum Command {
     /// Show one job: state, CID, replicas, every attempt
     Job {
         id: JobId,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "log")]
         json: bool,
+        /// Print the job's log instead: state changes, node calls and audits in order
+        #[arg(long)]
+        log: bool,
     },
     /// Reachability and version of each configured IPFS node
     Nodes {
@@ -238,7 +241,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Job { id, json } => {
+        Command::Job { id, log: true, .. } => {
+            for line in engine.job_log(id)? {
+                println!("{}  {}", line.at, line.text);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Job { id, json, .. } => {
             let report = engine.report(id)?;
             show(&report, json);
             Ok(ExitCode::SUCCESS)

@@ -92,6 +92,33 @@ async fn a_report_has_every_field_scripts_rely_on() {
 }
 
 #[tokio::test]
+async fn a_jobs_log_tells_its_story_in_order_with_the_failed_node_calls() {
+    let world = World::with_nodes(2).await;
+    world.node("supernode").fail_next("pin/add", 1).await;
+    let (code, _) = world.encode(&world.short_clip()).await;
+    assert_eq!(code, 0);
+
+    let run = world.tank(&["job", "1", "--log"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let position = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in the log:\n{}", run.stdout))
+    };
+    let failed_pin = position("supernode pin/add #1 failed");
+    assert!(position("→ encoding") < position("→ uploading"));
+    assert!(position("→ pinning") < failed_pin);
+    assert_eq!(position("→ done"), lines.len() - 1, "done is the last word");
+    let stamps: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split("  ").next().unwrap())
+        .collect();
+    assert!(stamps.is_sorted(), "in time order:\n{}", run.stdout);
+}
+
+#[tokio::test]
 async fn encode_progress_is_recorded() {
     let world = World::with_nodes(1).await;
     let (_, report) = world.encode(&world.short_clip()).await;

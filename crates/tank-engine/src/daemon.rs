@@ -130,34 +130,6 @@ impl Engine {
         })
     }
 
-    /// Runs the local node under supervision; its events are recorded and
-    /// a supervisor that gives up raises an alert.
-    async fn supervise_local_node(&self, stop: CancellationToken) {
-        let Some(local) = self.local_node() else {
-            return;
-        };
-        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
-        let record = move |event| {
-            let _ = sender.send(event);
-        };
-        let supervision = local.supervise(stop, &record);
-        tokio::pin!(supervision);
-        loop {
-            tokio::select! {
-                outcome = &mut supervision => {
-                    while let Ok(event) = receiver.try_recv() {
-                        self.local_node_event(event).await;
-                    }
-                    if let Err(e) = outcome {
-                        tracing::error!(%e, "the local node is down");
-                    }
-                    return;
-                }
-                Some(event) = receiver.recv() => self.local_node_event(event).await,
-            }
-        }
-    }
-
     async fn health_round(&self) {
         for change in self.probe_nodes().await {
             tracing::warn!(node = change.node, from = change.from, to = change.to, detail = ?change.detail, "node state changed");

@@ -44,6 +44,8 @@ struct Inner {
     jobs_root: PathBuf,
     events: Events,
     controls: Controls,
+    /// Whether the operator wants the local node running.
+    local_switch: tokio::sync::watch::Sender<crate::local_control::Wanted>,
 }
 
 impl Engine {
@@ -103,6 +105,7 @@ impl Engine {
                 jobs_root,
                 events: Events::new(),
                 controls: Controls::default(),
+                local_switch: crate::local_control::switch(),
             }),
         })
     }
@@ -247,6 +250,10 @@ impl Engine {
     /// The latest local node events, newest first.
     pub fn local_node_events(&self, limit: u32) -> Result<Vec<(String, NodeEvent)>, EngineError> {
         Ok(self.inner.store.node_events(limit)?)
+    }
+
+    pub(crate) fn local_switch(&self) -> &tokio::sync::watch::Sender<crate::local_control::Wanted> {
+        &self.inner.local_switch
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -37,6 +37,8 @@ pub enum EngineError {
     Stopped(JobId),
     #[error("gateway identity: {0}")]
     Identity(String),
+    #[error("the local node is not enabled: turn it on in Settings or set `enabled = true` under [local_node]")]
+    LocalNodeDisabled,
 }
 
 impl EngineError {

@@ -28,6 +28,8 @@ mod gateway;
 mod health;
 mod identity;
 mod job;
+mod job_log;
+mod local_control;
 mod lock;
 mod nodes;
 mod paths;
@@ -53,6 +55,8 @@ pub use job::{
     Attempt, AttemptFilter, InputError, JobAttempt, JobId, JobInput, JobReport, JobState,
     JobSummary, Replica, StateChange,
 };
+pub use job_log::{JobLogLine, LogTone};
+pub use local_control::{LocalNodeAction, LocalNodeEvent, LocalNodeReport};
 pub use nodes::{test_node, NodeStatus};
 pub use paths::Paths;
 pub use secrets::{SecretError, Secrets};

@@ -30,6 +30,7 @@ pub struct PeeringPeer {
 
 /// A running daemon.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Running {
     pub pid: u32,
     pub api: String,
@@ -39,6 +40,7 @@ pub struct Running {
 
 /// What `tank node status` shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LocalStatus {
     pub repo: String,
     pub log: String,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use tank_engine::{JobId, JobInput, JobReport, JobSummary};
+use tank_engine::{JobId, JobInput, JobLogLine, JobReport, JobSummary};
 use tauri::State;
 use tauri_plugin_opener::OpenerExt;
 
@@ -89,6 +89,25 @@ pub fn open_output(app: tauri::AppHandle, runtime: State<'_, Runtime>, id: JobId
     app.opener()
         .open_path(dir, None::<&str>)
         .map_err(|e| AppError::new(ErrorCode::Internal, format!("cannot open the folder: {e}")))
+}
+
+/// The job's log, oldest line first: the detail view shows its tail.
+#[tauri::command]
+pub fn job_log(runtime: State<'_, Runtime>, id: JobId) -> AppResult<Vec<JobLogLine>> {
+    Ok(runtime.engine()?.job_log(id)?)
+}
+
+/// Writes the job's log to `job.log` in its folder and opens it.
+#[tauri::command]
+pub fn open_job_log(
+    app: tauri::AppHandle,
+    runtime: State<'_, Runtime>,
+    id: JobId,
+) -> AppResult<()> {
+    let path = runtime.engine()?.write_job_log(id)?;
+    app.opener()
+        .open_path(path.to_string_lossy(), None::<&str>)
+        .map_err(|e| AppError::new(ErrorCode::Internal, format!("cannot open the log: {e}")))
 }
 
 /// Opens the job's manifest through the first download gateway.

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use tank_engine::{NodeReport, NodeSettings, NodeStatus, Secrets};
+use tank_engine::{
+    EngineError, LocalNodeAction, LocalNodeReport, NodeReport, NodeSettings, NodeStatus, Secrets,
+};
 use tauri::State;
 
 use crate::error::{AppError, AppResult};
@@ -10,6 +12,8 @@ use crate::runtime::Runtime;
 
 /// Samples per node for the latency chart.
 const HISTORY: u32 = 120;
+/// Lines of the local node's log shown.
+const LOCAL_LOG_LINES: usize = 200;
 
 /// Every node: how it answers now, its monitored state, recent samples.
 #[tauri::command]
@@ -37,4 +41,20 @@ pub async fn test_node(
         Duration::from_secs(10),
     )
     .await)
+}
+
+/// The local kubo node, or `null` when it is not enabled.
+#[tauri::command]
+pub async fn local_node(runtime: State<'_, Runtime>) -> AppResult<Option<LocalNodeReport>> {
+    match runtime.engine()?.local_node_report(LOCAL_LOG_LINES).await {
+        Ok(report) => Ok(Some(report)),
+        Err(EngineError::LocalNodeDisabled) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Starts, stops or restarts the local node.
+#[tauri::command]
+pub fn local_node_action(runtime: State<'_, Runtime>, action: LocalNodeAction) -> AppResult<()> {
+    Ok(runtime.engine()?.local_node_action(action)?)
 }

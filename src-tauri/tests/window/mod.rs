@@ -41,6 +41,8 @@ pub struct DesktopApp {
     pub dir: tempfile::TempDir,
     /// What tauri-driver and WebKitWebDriver print.
     driver_log: PathBuf,
+    /// The Xvfb display the window is on, e.g. `:99`.
+    display: String,
     driver: Child,
     xvfb: Child,
 }
@@ -57,7 +59,7 @@ impl DesktopApp {
         let driver = Command::new(tauri_driver())
             .args(["--port", &port.to_string()])
             .args(["--native-port", &free_port().to_string()])
-            .env("DISPLAY", format!(":{display}"))
+            .env("DISPLAY", &display)
             .env("TANK_CONFIG", dir.path().join("config.toml"))
             .env("TANK_DATA_DIR", dir.path().join("data"))
             // Software rendering: Xvfb has no GPU.
@@ -96,6 +98,7 @@ impl DesktopApp {
             client,
             dir,
             driver_log,
+            display,
             driver,
             xvfb,
         };
@@ -200,13 +203,30 @@ impl DesktopApp {
             .await
     }
 
-    /// Saves a PNG of the window as `target/e2e-screenshots/<name>.png`.
+    /// Saves a PNG of the screen, the window as an operator sees it, as
+    /// `target/e2e-screenshots/<name>.png`. It is grabbed from the X display
+    /// with FFmpeg, not asked of WebDriver: WebKitWebDriver's screenshot
+    /// waits for the page's next presentation update, and on a loaded
+    /// machine an idle page sometimes never has one (seen here: every
+    /// process idle, the command stuck for minutes).
     pub async fn screenshot(&self, name: &str) {
-        let png = self
-            .command(&format!("screenshot {name}"), self.client.screenshot())
-            .await;
+        let path = artifacts().join(format!("{name}.png"));
+        let size = SCREEN.rsplit_once('x').unwrap().0;
+        let grab = Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y"])
+            .args(["-f", "x11grab", "-video_size", size, "-i", &self.display])
+            .args(["-frames:v", "1"])
+            .arg(&path)
+            .kill_on_drop(true)
+            .output();
+        let output = self.command(&format!("screenshot {name}"), grab).await;
+        assert!(
+            output.status.success(),
+            "ffmpeg could not grab the screen: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let png = std::fs::read(&path).unwrap();
         assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
-        std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
     }
 
     /// Ends the WebDriver session (which ends the app), then the driver and
@@ -243,6 +263,9 @@ fn tauri_driver() -> PathBuf {
     }
 }
 
+/// The virtual screen: larger than the window's 1024×700 minimum.
+const SCREEN: &str = "1280x800x24";
+
 /// Xvfb on a display number it picks itself (`-displayfd`).
 async fn start_xvfb() -> (Child, String) {
     let mut xvfb = Command::new("Xvfb")
@@ -251,7 +274,7 @@ async fn start_xvfb() -> (Child, String) {
             "1",
             "-screen",
             "0",
-            "1280x800x24",
+            SCREEN,
             "-nolisten",
             "tcp",
         ])
@@ -266,7 +289,7 @@ async fn start_xvfb() -> (Child, String) {
         .expect("Xvfb reports its display")
         .unwrap()
         .expect("a display number");
-    (xvfb, display.trim().to_owned())
+    (xvfb, format!(":{}", display.trim()))
 }
 
 fn free_port() -> u16 {

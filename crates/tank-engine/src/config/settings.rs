@@ -3,7 +3,7 @@
 //! each mistake is shown next to its field, and applied to the config file
 //! whole or not at all.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,10 @@ pub struct Settings {
     pub preset: String,
     pub rungs: Vec<Rung>,
     pub alerts: Vec<AlertSettings>,
+    /// Folders whose new videos are queued (absolute paths).
+    pub watch_folders: Vec<String>,
+    /// Run and supervise a local kubo node.
+    pub local_node: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,6 +114,13 @@ impl Settings {
                     kind: a.kind,
                 })
                 .collect(),
+            watch_folders: config
+                .watch
+                .folders
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect(),
+            local_node: config.local_node.enabled,
         }
     }
 
@@ -148,6 +159,13 @@ impl Settings {
                 kind: a.kind,
             })
             .collect();
+        config.watch.folders = self
+            .watch_folders
+            .iter()
+            .enumerate()
+            .filter_map(|(i, folder)| watch_folder(i, folder, &mut errors))
+            .collect();
+        config.local_node.enabled = self.local_node;
         check_fields(self, &mut errors);
         if errors.is_empty() {
             if let Err(e) = config.validate(None) {
@@ -277,6 +295,25 @@ fn check_fields(settings: &Settings, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// A folder typed or picked in the form: it must be there now.
+fn watch_folder(index: usize, text: &str, errors: &mut Vec<FieldError>) -> Option<PathBuf> {
+    let folder = PathBuf::from(text.trim());
+    let problem = if text.trim().is_empty() {
+        "choose a folder".to_owned()
+    } else if !folder.is_absolute() {
+        format!("{} is not an absolute path", folder.display())
+    } else if !folder.is_dir() {
+        format!("{} is not a folder on this computer", folder.display())
+    } else {
+        return Some(folder);
+    };
+    errors.push(FieldError {
+        field: format!("watch_folders.{index}"),
+        message: problem,
+    });
+    None
+}
+
 fn http_url(text: &str) -> Result<Url, String> {
     let text = text.trim();
     if text.is_empty() {
@@ -400,6 +437,33 @@ mod tests {
             "{errors:?}"
         );
         assert!(errors[2].message.starts_with("\"soon\" is not a duration"));
+    }
+
+    #[test]
+    fn watch_folders_must_be_existing_absolute_folders() {
+        let config = two_nodes();
+        let here = tempfile::tempdir().unwrap();
+        let mut settings = Settings::of(&config, |_| false);
+        settings.watch_folders = vec![
+            here.path().display().to_string(),
+            "relative/videos".into(),
+            here.path().join("gone").display().to_string(),
+            " ".into(),
+        ];
+        settings.local_node = true;
+        let errors = settings.apply_to(&config).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["watch_folders.1", "watch_folders.2", "watch_folders.3"]
+        );
+        assert!(errors[1].message.contains("gone"), "{errors:?}");
+
+        settings.watch_folders.truncate(1);
+        let applied = settings.apply_to(&config).unwrap();
+        assert_eq!(applied.watch.folders, [here.path()]);
+        assert!(applied.local_node.enabled);
+        assert_eq!(Settings::of(&applied, |_| false), settings);
     }
 
     #[test]

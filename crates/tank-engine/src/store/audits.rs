@@ -20,7 +20,7 @@ pub enum AuditOutcome {
 }
 
 impl AuditOutcome {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             AuditOutcome::Verified => "verified",
             AuditOutcome::Repaired => "repaired",
