@@ -68,6 +68,11 @@ async fn a_job_added_in_the_window_runs_to_done_and_shows_its_retry_history() {
         .all("[data-testid=attempt-row][data-op='pin/ls'][data-ok=true]")
         .await;
     assert!(verified.len() >= 2, "two backups were verified");
+    let log = app.text("[data-testid=job-log]").await;
+    assert!(
+        log.contains("supernode pin/add #1 failed") && log.contains("done"),
+        "the job's log tells the story: {log}"
+    );
     app.screenshot("job-detail").await;
 
     app.click("nav-nodes").await;

@@ -14,9 +14,13 @@ describe('api', () => {
     });
     await expect(api.addJobs(['/a.mp4', 'https://x/b.mp4'])).resolves.toEqual([7, 8]);
     await api.setLaunchAtLogin(true);
+    await api.jobLog(3);
+    await api.localNodeAction('restart');
     expect(calls).toEqual([
       ['add_jobs', { inputs: ['/a.mp4', 'https://x/b.mp4'] }],
       ['set_launch_at_login', { enabled: true }],
+      ['job_log', { id: 3 }],
+      ['local_node_action', { action: 'restart' }],
     ]);
   });
 

@@ -7,8 +7,11 @@ import type {
   AppStatus,
   GatewayStatus,
   JobEvent,
+  JobLogLine,
   JobReport,
   JobSummary,
+  LocalNodeAction,
+  LocalNodeReport,
   NodeReport,
   NodeSettings,
   NodeStatus,
@@ -46,12 +49,20 @@ export const resumeJob = (id: number) => call<void>('resume_job', { id });
 export const cancelJob = (id: number) => call<void>('cancel_job', { id });
 export const retryJob = (id: number) => call<void>('retry_job', { id });
 export const openOutput = (id: number) => call<void>('open_output', { id });
+/** The job's log, oldest line first. */
+export const jobLog = (id: number) => call<JobLogLine[]>('job_log', { id });
+/** Writes the whole log to a file in the job's folder and opens it. */
+export const openJobLog = (id: number) => call<void>('open_job_log', { id });
 export const openInGateway = (id: number) => call<void>('open_in_gateway', { id });
 
 // Nodes
 export const nodeReports = () => call<NodeReport[]>('node_reports');
 export const testNode = (node: NodeSettings, index: number, secret: string | null) =>
   call<NodeStatus>('test_node', { node, index, secret });
+/** `null` when the local node is not enabled in Settings. */
+export const localNode = () => call<LocalNodeReport | null>('local_node');
+/** Returns once asked; the node changes in the background, within seconds. */
+export const localNodeAction = (action: LocalNodeAction) => call<void>('local_node_action', { action });
 
 // Settings
 export const getSettings = () => call<Settings>('get_settings');

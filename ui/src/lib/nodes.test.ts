@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HealthSample } from '../bindings';
-import { nodeReport } from '../test/fixtures';
-import { applyNodeHealth, breakerOpen, latencySeries, repoUsage } from './nodes';
+import { localNodeReport, nodeReport } from '../test/fixtures';
+import { applyNodeHealth, breakerOpen, latencySeries, localActions, localHealth, localState, repoUsage, usageOf } from './nodes';
 
 function sample(overrides: Partial<HealthSample>): HealthSample {
   return { at: '2024-05-01T10:00:00Z', probe: 'liveness', ok: true, latency_ms: 10, detail: null, repo_size: null, storage_max: null, ...overrides };
@@ -43,6 +43,34 @@ describe('repoUsage', () => {
   it('has no usage without a limit', () => {
     expect(repoUsage([sample({ probe: 'repo', repo_size: 25, storage_max: null })])).toBeNull();
     expect(repoUsage([])).toBeNull();
+    expect(usageOf(25, 0)).toBeNull();
+    expect(usageOf(null, 100)).toBeNull();
+  });
+
+  it('is full at most', () => {
+    expect(usageOf(150, 100)).toEqual({ used: 150, max: 100, fraction: 1 });
+  });
+});
+
+describe('the local node', () => {
+  const running = localNodeReport();
+  const crashed = localNodeReport({ wanted_running: true }, { running: null });
+  const stopped = localNodeReport({ wanted_running: false }, { running: null });
+  const stopping = localNodeReport({ wanted_running: false });
+
+  it('is running, stopped or off', () => {
+    expect([running, crashed, stopped, null].map(localState)).toEqual(['running', 'stopped', 'stopped', 'off']);
+  });
+
+  it('is down only when it should run and does not', () => {
+    expect([running, crashed, stopped, null].map(localHealth)).toEqual(['healthy', 'down', 'unknown', 'unknown']);
+  });
+
+  it('offers Start and Stop only when they change something', () => {
+    expect(localActions(running)).toEqual({ start: false, stop: true });
+    expect(localActions(crashed)).toEqual({ start: true, stop: true });
+    expect(localActions(stopped)).toEqual({ start: true, stop: false });
+    expect(localActions(stopping)).toEqual({ start: true, stop: true });
   });
 });
 

@@ -22,7 +22,12 @@ describe('backoff', () => {
 
 describe('toSettings', () => {
   it('gives back the settings the form was made from', () => {
-    const original = settings({ quorum: 2, nodes: [{ ...settings().nodes[1], tier: 3, gateway: 'https://gw.example' }] });
+    const original = settings({
+      quorum: 2,
+      nodes: [{ ...settings().nodes[1], tier: 3, gateway: 'https://gw.example' }],
+      watch_folders: ['/videos/incoming', '/mnt/share/drop'],
+      local_node: true,
+    });
     const result = toSettings(fromSettings(original));
     expect(result).toEqual({ ok: true, value: original });
   });
@@ -86,6 +91,8 @@ describe('field errors', () => {
     { field: 'retries', message: 'must be at least 1' },
     { field: 'nodes.7.name', message: 'a node that is gone' },
     { field: '', message: '2 nodes have role = "primary"; at most one may' },
+    { field: 'watch_folders.0', message: '/nowhere is not a folder on this computer' },
+    { field: 'watch_folders.1', message: 'a folder that is gone' },
   ];
 
   it('finds the errors of one input by its path', () => {
@@ -96,7 +103,7 @@ describe('field errors', () => {
   });
 
   it('leaves the errors no input shows for the banner', () => {
-    expect(unplacedErrors(errors, draft).map((e) => e.field)).toEqual(['nodes.7.name', '']);
+    expect(unplacedErrors(errors, draft).map((e) => e.field)).toEqual(['nodes.7.name', '', 'watch_folders.1']);
   });
 });
 

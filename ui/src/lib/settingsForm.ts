@@ -41,6 +41,12 @@ export type AlertDraft = AlertSettings & {
   secret: string;
 };
 
+/** A watch folder's path as typed or picked; `key` keeps its row when others go. */
+export interface WatchFolderDraft {
+  key: number;
+  path: string;
+}
+
 export interface SettingsDraft {
   nodes: NodeDraft[];
   /** Empty: automatic. */
@@ -54,6 +60,8 @@ export interface SettingsDraft {
   preset: string;
   rungs: RungDraft[];
   alerts: AlertDraft[];
+  watch_folders: WatchFolderDraft[];
+  local_node: boolean;
 }
 
 let lastKey = 0;
@@ -74,6 +82,8 @@ export function fromSettings(settings: Settings): SettingsDraft {
     preset: settings.preset,
     rungs: settings.rungs.map(rungDraft),
     alerts: settings.alerts.map((alert) => ({ ...alert, key: nextKey(), secret: '' })),
+    watch_folders: settings.watch_folders.map(newWatchFolder),
+    local_node: settings.local_node,
   };
 }
 
@@ -124,6 +134,10 @@ export function newRungDraft(): RungDraft {
 
 export function newAlertDraft(): AlertDraft {
   return { key: nextKey(), name: '', kind: 'discord', has_secret: false, secret: '' };
+}
+
+export function newWatchFolder(path: string): WatchFolderDraft {
+  return { key: nextKey(), path };
 }
 
 /** `["1s", "2s"]` → `1s, 2s`. */
@@ -186,7 +200,7 @@ export function toNodeSettings(node: NodeDraft, index: number): Checked<NodeSett
 
 /**
  * The `Settings` to save, or the fields that are not even numbers. Names,
- * URLs and durations are the engine's to judge.
+ * URLs, durations and folders are the engine's to judge.
  */
 export function toSettings(draft: SettingsDraft): Checked<Settings> {
   const errors: FieldError[] = [];
@@ -214,6 +228,8 @@ export function toSettings(draft: SettingsDraft): Checked<Settings> {
       audio_kbps: whole(rung.audio_kbps, `rungs.${i}.audio_kbps`),
     })),
     alerts: draft.alerts.map(({ name, kind, has_secret }) => ({ name, kind, has_secret })),
+    watch_folders: draft.watch_folders.map((folder) => folder.path),
+    local_node: draft.local_node,
   };
   return checked(value, errors);
 }
@@ -246,6 +262,7 @@ export function hasInputFor(field: string, draft: SettingsDraft): boolean {
   const position = Number(index);
   if (section === 'nodes') return NODE_FIELDS.includes(name) && position < draft.nodes.length;
   if (section === 'alerts') return ALERT_FIELDS.includes(name) && position < draft.alerts.length;
+  if (section === 'watch_folders') return name === undefined && position < draft.watch_folders.length;
   return false;
 }
 

@@ -1,7 +1,7 @@
 // Small, valid values of the bindings' types for tests; each takes
 // overrides for what a test is about.
 
-import type { Attempt, JobReport, JobSummary, NodeReport, Settings, StateChange } from '../bindings';
+import type { Attempt, JobReport, JobSummary, LocalNodeReport, LocalStatus, NodeReport, Settings, StateChange } from '../bindings';
 
 export function jobSummary(overrides: Partial<JobSummary> = {}): JobSummary {
   return {
@@ -83,6 +83,8 @@ export function settings(overrides: Partial<Settings> = {}): Settings {
     preset: 'veryfast',
     rungs: [{ name: '720p', size: 720, video_kbps: 2500, max_video_kbps: 3000, audio_kbps: 128 }],
     alerts: [{ name: 'ops', kind: 'discord', has_secret: true }],
+    watch_folders: ['/videos/incoming'],
+    local_node: false,
     ...overrides,
   };
 }
@@ -102,6 +104,30 @@ export function nodeReport(overrides: Partial<NodeReport> = {}): NodeReport {
     state: 'healthy',
     health: null,
     history: [],
+    ...overrides,
+  };
+}
+
+/** A local node running as wanted; `status` overrides parts of its status. */
+export function localNodeReport(
+  overrides: Partial<LocalNodeReport> = {},
+  status: Partial<LocalStatus> = {},
+): LocalNodeReport {
+  return {
+    wanted_running: true,
+    status: {
+      repo: '/data/ipfs',
+      log: '/data/local-node/kubo.log',
+      binary: '/usr/local/bin/ipfs',
+      version: '0.30.0',
+      running: { pid: 4242, api: 'http://127.0.0.1:5001', gateway: 'http://127.0.0.1:8080', peer_id: '12D3KooWLocalPeer' },
+      repo_size: 2 * 1024 ** 3,
+      storage_max: 10 * 1024 ** 3,
+      problem: null,
+      ...status,
+    },
+    events: [{ at: '2024-05-01T10:00:00Z', description: 'started (pid 4242)', alarm: false }],
+    log: ['Daemon is ready'],
     ...overrides,
   };
 }

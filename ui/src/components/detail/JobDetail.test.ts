@@ -1,11 +1,31 @@
 // @vitest-environment jsdom
-import { fireEvent, render, screen } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { JobLogLine, JobReport } from '../../bindings';
+import { notice } from '../../lib/notice.svelte';
 import { attempt, change, jobReport } from '../../test/fixtures';
 import JobDetail from './JobDetail.svelte';
 
-afterEach(() => clearMocks());
+afterEach(() => {
+  clearMocks();
+  notice.dismiss();
+});
+
+/** The backend of job `report.id`; every command asked is recorded. */
+function backend(report: JobReport, log: JobLogLine[] = [], openLog: () => unknown = () => null) {
+  const calls: [string, unknown][] = [];
+  mockIPC((cmd, args) => {
+    calls.push([cmd, args]);
+    if (cmd === 'list_jobs') return [];
+    if ((args as { id?: number }).id !== report.id) return null;
+    if (cmd === 'job_report') return report;
+    if (cmd === 'job_log') return log;
+    if (cmd === 'open_job_log') return openLog();
+    return null;
+  });
+  return calls;
+}
 
 describe('JobDetail', () => {
   it('lists every call to a node and the stages with their durations', async () => {
@@ -24,7 +44,7 @@ describe('JobDetail', () => {
         attempt({ node: 'backup', op: 'pin/add', attempt: 2, ok: false, ms: 3000, http_status: 502, error: 'bad gateway' }),
       ],
     });
-    mockIPC((cmd, args) => (cmd === 'job_report' && (args as { id: number }).id === 4 ? report : null));
+    backend(report);
     const onBack = vi.fn();
     render(JobDetail, { id: 4, onBack });
 
@@ -44,5 +64,43 @@ describe('JobDetail', () => {
 
     await fireEvent.click(screen.getByTestId('back-to-jobs'));
     expect(onBack).toHaveBeenCalled();
+  });
+
+  it("shows the engine's log lines in their tones and opens the whole log", async () => {
+    const log: JobLogLine[] = [
+      { at: '2024-05-01T10:00:00Z', text: '→ queued', tone: 'info' },
+      { at: '2024-05-01T10:00:05Z', text: 'primary pin/add #1 ok in 80 ms', tone: 'ok' },
+      { at: '2024-05-01T10:00:09Z', text: 'audit backup: missing', tone: 'error' },
+    ];
+    const calls = backend(jobReport({ id: 7 }), log);
+    render(JobDetail, { id: 7, onBack: () => {} });
+
+    const tail = await screen.findByTestId('job-log');
+    const lines = await within(tail).findAllByRole('listitem');
+    expect(lines.map((line) => line.textContent?.replace(/^\S+ /, ''))).toEqual(log.map((line) => line.text));
+    const tones = ['info', 'ok', 'error'];
+    expect(lines.map((line) => tones.find((tone) => line.classList.contains(tone)))).toEqual(['info', 'ok', 'error']);
+    expect(calls).toContainEqual(['job_log', { id: 7 }]);
+    // The detail's header does not offer the log twice.
+    expect(screen.queryByTestId('open-log-7')).toBeNull();
+
+    await fireEvent.click(screen.getByTestId('open-job-log'));
+    expect(calls.at(-1)).toEqual(['open_job_log', { id: 7 }]);
+  });
+
+  it('reloads the log with the report after an action', async () => {
+    const calls = backend(jobReport({ id: 3, state: 'failed', retryable: true, cid: null }));
+    render(JobDetail, { id: 3, onBack: () => {} });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Retry' }));
+    await waitFor(() => expect(calls.filter(([cmd]) => cmd === 'job_log')).toHaveLength(2));
+    expect(calls.filter(([cmd]) => cmd === 'job_report')).toHaveLength(2);
+    expect(notice.error).toBeNull();
+  });
+
+  it('reports a log that cannot be opened', async () => {
+    backend(jobReport({ id: 2 }), [], () => Promise.reject({ code: 'storage', message: 'cannot write job.log', fields: [] }));
+    render(JobDetail, { id: 2, onBack: () => {} });
+    await fireEvent.click(await screen.findByTestId('open-job-log'));
+    await waitFor(() => expect(notice.error?.message).toBe('cannot write job.log'));
   });
 });

@@ -69,8 +69,8 @@ describe('JobsView', () => {
 
     const failed = await screen.findByTestId('job-row-2');
     expect(failed.textContent).toContain('all nodes refused');
-    expect(buttonsOf(failed)).toEqual(['talk.mp4', 'Retry']);
-    expect(buttonsOf(screen.getByTestId('job-row-1'))).toEqual(['talk.mp4', 'Open folder', 'Copy CID', 'Open in gateway']);
+    expect(buttonsOf(failed)).toEqual(['talk.mp4', 'Retry', 'Open log']);
+    expect(buttonsOf(screen.getByTestId('job-row-1'))).toEqual(['talk.mp4', 'Open folder', 'Open log', 'Copy CID', 'Open in gateway']);
 
     await fireEvent.click(failed.querySelector('button')!);
     expect(onOpen).toHaveBeenCalledWith(2);

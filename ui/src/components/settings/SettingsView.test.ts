@@ -10,13 +10,22 @@ afterEach(() => clearMocks());
 
 type Saved = { settings: Settings; secrets: SecretUpdate[] };
 
-/** The backend: `save` answers save_settings; every save is recorded. */
-function backend(save: (args: Saved) => unknown): Saved[] {
+/**
+ * The backend: `save` answers save_settings; every save is recorded. The
+ * folder picker answers `picked` (`null`: cancelled) and records how it was asked.
+ */
+function backend(
+  save: (args: Saved) => unknown,
+  { current = settings(), picked = null as string | null, pickers = [] as unknown[] } = {},
+): Saved[] {
   const saves: Saved[] = [];
   mockIPC((cmd, args) => {
     switch (cmd) {
       case 'get_settings':
-        return settings();
+        return current;
+      case 'plugin:dialog|open':
+        pickers.push(args);
+        return picked;
       case 'launch_at_login':
         return false;
       case 'save_settings':
@@ -104,5 +113,72 @@ describe('SettingsView', () => {
     const error = await within(added).findByTestId('field-error');
     expect(error.dataset.field).toBe('nodes.2.tier');
     await waitFor(() => expect(saves).toHaveLength(0));
+  });
+
+  it('adds a picked watch folder, removes one and saves the rest', async () => {
+    const pickers: unknown[] = [];
+    const saves = backend(({ settings: sent }) => sent, {
+      current: settings({ watch_folders: ['/videos/incoming', '/videos/old'] }),
+      picked: '/videos/new',
+      pickers,
+    });
+    render(SettingsView);
+    await fireEvent.click(await screen.findByTestId('add-watch-folder'));
+    const added = await screen.findByTestId('watch-folder-2');
+    expect(pickers).toEqual([{ options: { directory: true, multiple: false } }]);
+    expect(input(added, 'watch_folders.2').value).toBe('/videos/new');
+
+    await fireEvent.click(within(screen.getByTestId('watch-folder-0')).getByRole('button', { name: 'Remove watch folder 1' }));
+    await waitFor(() => expect(screen.queryByTestId('watch-folder-2')).toBeNull());
+    expect(input(screen.getByTestId('watch-folder-0'), 'watch_folders.0').value).toBe('/videos/old');
+
+    await fireEvent.click(screen.getByTestId('save-settings'));
+    await screen.findByTestId('settings-saved');
+    expect(saves[0].settings.watch_folders).toEqual(['/videos/old', '/videos/new']);
+  });
+
+  it('adds nothing when the folder picker is cancelled', async () => {
+    const pickers: unknown[] = [];
+    backend(() => settings(), { picked: null, pickers });
+    render(SettingsView);
+    await fireEvent.click(await screen.findByTestId('add-watch-folder'));
+    await waitFor(() => expect(pickers).toHaveLength(1));
+    expect(screen.getByTestId('watch-folder-0')).toBeTruthy();
+    expect(screen.queryByTestId('watch-folder-1')).toBeNull();
+  });
+
+  it('shows a refused watch folder next to its row', async () => {
+    backend(
+      () =>
+        Promise.reject({
+          code: 'invalid_settings',
+          message: 'one setting is not valid; nothing was saved',
+          fields: [{ field: 'watch_folders.1', message: '/mnt/gone is not a folder on this computer' }],
+        }),
+      { current: settings({ watch_folders: ['/videos/incoming', '/mnt/gone'] }) },
+    );
+    render(SettingsView);
+    await fireEvent.click(await screen.findByTestId('save-settings'));
+
+    const row = screen.getByTestId('watch-folder-1');
+    const error = await within(row).findByTestId('field-error');
+    expect(error.dataset.field).toBe('watch_folders.1');
+    expect(error.textContent).toBe('/mnt/gone is not a folder on this computer');
+    expect(within(screen.getByTestId('watch-folder-0')).queryByTestId('field-error')).toBeNull();
+    // Shown by its row, not again at the top.
+    expect(within(screen.getByRole('alert')).queryByTestId('field-error')).toBeNull();
+  });
+
+  it('saves the local node switch', async () => {
+    const saves = backend(({ settings: sent }) => sent);
+    render(SettingsView);
+    const checkbox = await screen.findByRole<HTMLInputElement>('checkbox', { name: 'Run a local IPFS node (kubo)' });
+    expect(checkbox.checked).toBe(false);
+    await fireEvent.click(checkbox);
+    await fireEvent.click(screen.getByTestId('save-settings'));
+
+    await screen.findByTestId('settings-saved');
+    expect(saves[0].settings.local_node).toBe(true);
+    expect(checkbox.checked).toBe(true);
   });
 });
