@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -13,15 +12,7 @@ use common::{replica_nodes, stop_gracefully, World};
 use serde_json::Value;
 use tank_ipfs::{KuboClient, UploadLimits};
 use tank_testkit::clip::Clip;
-use tank_testkit::kubo_standin;
-
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use tank_testkit::{free_port, kubo_standin};
 
 /// `[local_node]` with the stand-in, free ports, fast supervision.
 fn local_node(extra: &str) -> String {

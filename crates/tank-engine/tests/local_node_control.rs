@@ -3,19 +3,10 @@
 //! cannot be had here: `tests/harness/ipfs` stands in (kubo's command line
 //! over a real libkubo node).
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use tank_engine::{Config, Engine, EngineError, LocalNodeAction, LocalNodeReport};
-use tank_testkit::kubo_standin;
-
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use tank_testkit::{free_port, kubo_standin};
 
 fn config_with_local_node() -> Config {
     let text = format!(

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use humantime_serde::Serde;
 use serde_json::json;
 use tank_node::{LocalNode, LocalNodeConfig, NodeError, NodeEvent, PeeringPeer};
-use tank_testkit::{kubo_standin, HarnessNode};
+use tank_testkit::{free_port, kubo_standin, HarnessNode};
 use tokio_util::sync::CancellationToken;
 
 /// A node in a temporary data dir that is killed when the test ends.
@@ -25,14 +25,6 @@ impl Drop for Fixture {
     fn drop(&mut self) {
         self.node.kill();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn ms(ms: u64) -> Serde<Duration> {

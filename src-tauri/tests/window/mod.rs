@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
+use tank_testkit::free_port;
 use tokio::io::AsyncBufReadExt;
 use tokio::process::{Child, Command};
 
@@ -290,14 +291,6 @@ async fn start_xvfb() -> (Child, String) {
         .unwrap()
         .expect("a display number");
     (xvfb, format!(":{}", display.trim()))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn wait_until_answers(url: &str) {

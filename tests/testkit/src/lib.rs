@@ -29,3 +29,12 @@ mod process;
 
 pub use doubles::{ClusterDouble, PinningServiceDouble};
 pub use harness::{kubo_standin, HarnessNode, WORKSPACE_ROOT};
+
+/// A loopback TCP port free right now, for a process the test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .expect("a loopback port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
