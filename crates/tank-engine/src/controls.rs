@@ -135,17 +135,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-
-    fn engine_with_job() -> (tempfile::TempDir, Engine, JobId) {
-        let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::open(Config::default(), dir.path()).unwrap();
-        let id = engine
-            .store()
-            .create_job("/videos/talk.mp4", engine.jobs_root())
-            .unwrap();
-        (dir, engine, id)
-    }
+    use crate::test_support::engine_with_job;
 
     #[test]
     fn a_paused_job_waits_until_it_is_resumed() {

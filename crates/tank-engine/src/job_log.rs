@@ -80,14 +80,9 @@ fn state_line(change: &StateChange) -> JobLogLine {
         JobState::Done => LogTone::Ok,
         _ => LogTone::Info,
     };
-    let detail = change
-        .detail
-        .as_deref()
-        .map(|d| format!(": {d}"))
-        .unwrap_or_default();
     JobLogLine {
         at: change.at.clone(),
-        text: format!("→ {}{detail}", change.state),
+        text: format!("→ {}{}", change.state, suffix(change.detail.as_deref())),
         tone,
     }
 }
@@ -100,11 +95,7 @@ fn attempt_line(attempt: &Attempt) -> JobLogLine {
             .http_status
             .map(|s| format!(" (HTTP {s})"))
             .unwrap_or_default();
-        let error = attempt
-            .error
-            .as_deref()
-            .map(|e| format!(": {e}"))
-            .unwrap_or_default();
+        let error = suffix(attempt.error.as_deref());
         format!("failed after {} ms{status}{error}", attempt.ms)
     };
     JobLogLine {
@@ -122,17 +113,13 @@ fn attempt_line(attempt: &Attempt) -> JobLogLine {
 }
 
 fn audit_line(audit: &AuditRecord) -> JobLogLine {
-    let detail = audit
-        .detail
-        .as_deref()
-        .map(|d| format!(": {d}"))
-        .unwrap_or_default();
     JobLogLine {
         at: audit.at.clone(),
         text: format!(
-            "audit of {}: {}{detail}",
+            "audit of {}: {}{}",
             audit.node,
-            audit.outcome.as_str()
+            audit.outcome.as_str(),
+            suffix(audit.detail.as_deref())
         ),
         tone: match audit.outcome {
             AuditOutcome::Verified | AuditOutcome::Repaired => LogTone::Ok,
@@ -141,19 +128,18 @@ fn audit_line(audit: &AuditRecord) -> JobLogLine {
     }
 }
 
+/// `": <detail>"`, or nothing.
+fn suffix(detail: Option<&str>) -> String {
+    detail.map(|d| format!(": {d}")).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
-    use crate::engine::Engine;
+    use crate::test_support::engine_with_job;
 
     #[test]
     fn the_log_file_is_written_in_the_jobs_folder_with_every_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::open(Config::default(), dir.path()).unwrap();
-        let id = engine
-            .store()
-            .create_job("/videos/talk.mp4", engine.jobs_root())
-            .unwrap();
+        let (_dir, engine, id) = engine_with_job();
         let path = engine.write_job_log(id).unwrap();
         assert_eq!(path.file_name().unwrap(), "job.log");
         assert!(path.starts_with(engine.jobs_root()));

@@ -37,6 +37,8 @@ mod scheduler;
 mod secrets;
 mod stages;
 mod store;
+#[cfg(test)]
+mod test_support;
 mod watch_folders;
 
 pub use alerts::Alert;
