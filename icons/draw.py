@@ -1,6 +1,8 @@
 """Draws Tank Encoder's icons: a rounded teal square with a white "play"
 triangle over three bars (the HLS ladder). Plain Python (zlib), so the
-repository needs no image tools:  python3 icons/draw.py"""
+repository needs no image tools:  python3 icons/draw.py
+The Windows and macOS icons (icon.ico, icon.icns) are made from icon.png by
+the Tauri CLI:  installers/node_modules/.bin/tauri icon icons/icon.png -o DIR"""
 import pathlib
 import struct
 import zlib

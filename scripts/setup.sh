@@ -14,6 +14,10 @@
 #     (ui/) and its build (ui/dist, which the app embeds); for its
 #     end-to-end tests Xvfb, WebKitWebDriver (webkit2gtk-driver) and
 #     tauri-driver (cargo install)
+#   - for the installers (installers/): the Tauri bundler's CLI (npm
+#     @tauri-apps/cli), and for their tests debootstrap (a clean Debian root
+#     to install the .deb into), rpm (to list and verify the .rpm),
+#     x11-utils (to see the installed app's window), unzip and xz-utils
 # Safe to run again: it only installs what is missing.
 # Needs a Rust toolchain (cargo) already installed.
 set -euo pipefail
@@ -43,6 +47,12 @@ command -v Xvfb >/dev/null || missing+=(xvfb xauth)
 command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v file >/dev/null || missing+=(file)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v rpm2archive >/dev/null || missing+=(rpm)
+command -v xwininfo >/dev/null || missing+=(x11-utils)
+command -v unzip >/dev/null || missing+=(unzip)
+command -v xz >/dev/null || missing+=(xz-utils)
+command -v readelf >/dev/null || missing+=(binutils)
 for lib in webkit2gtk-4.1 ayatana-appindicator3-0.1 librsvg-2.0 openssl; do
     pkg-config --exists "$lib" 2>/dev/null || missing+=("$(debian_dev_package "$lib")")
 done
@@ -83,6 +93,10 @@ fi
 if [ ! -x ui/node_modules/.bin/vite ]; then
     say "installing the desktop app's frontend packages (npm ci in ui/)"
     npm ci --prefix ui --no-audit --no-fund --loglevel=error
+fi
+if [ ! -x installers/node_modules/.bin/tauri ]; then
+    say "installing the Tauri bundler's CLI for the installers (npm ci in installers/)"
+    npm ci --prefix installers --no-audit --no-fund --loglevel=error
 fi
 say "building the desktop app's frontend (ui/dist)"
 npm run --prefix ui --silent build >/dev/null

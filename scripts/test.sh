@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check Tank Encoder has: formatting, lints, and all tests
 # (unit, integration against real kubo nodes and real FFmpeg, end to end
-# through the `tank` binary). Installs what it needs first.
+# through the `tank` binary, the Linux packages built and installed).
+# Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,3 +27,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     bash scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast
 fi
+
+echo "== installers: build the .deb and .rpm, check them, install the .deb into a clean root"
+bash installers/tests/run.sh

@@ -488,5 +488,7 @@ fn init_logging(verbose: u8, daemon: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for people: the journal and log files get text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

@@ -16,15 +16,18 @@ pub struct KuboBinary {
     pub version: String,
 }
 
-/// The configured binary, else `ipfs` next to `exe_dir` (an installed
-/// app's sidecar), else `ipfs` on PATH. Refuses versions older than
-/// [`MIN_VERSION`].
+/// The installed app's kubo sidecar, named apart from any `ipfs` the system
+/// has (packages put it beside our executable, in `/usr/bin` on Linux).
+pub const SIDECAR: &str = "tank-kubo";
+
+/// The configured binary, else [`SIDECAR`] next to `exe_dir`, else `ipfs`
+/// on PATH. Refuses versions older than [`MIN_VERSION`].
 pub fn find(configured: Option<&Path>, exe_dir: Option<&Path>) -> Result<KuboBinary, NodeError> {
-    let name = if cfg!(windows) { "ipfs.exe" } else { "ipfs" };
-    let path = match (configured, exe_dir.map(|d| d.join(name))) {
+    let sidecar = format!("{SIDECAR}{}", std::env::consts::EXE_SUFFIX);
+    let path = match (configured, exe_dir.map(|d| d.join(sidecar))) {
         (Some(path), _) => path.to_owned(),
         (None, Some(sidecar)) if sidecar.is_file() => sidecar,
-        _ => PathBuf::from(name),
+        _ => PathBuf::from("ipfs"),
     };
     let output = Command::new(&path)
         .args(["version", "--number"])
@@ -81,5 +84,50 @@ mod tests {
         assert_eq!(parse_version("0.9"), Some((0, 9, 0)));
         assert_eq!(parse_version("kubo"), None);
         assert!(parse_version("0.17.0").unwrap() < MIN_VERSION);
+    }
+
+    #[test]
+    fn without_a_sidecar_kubo_is_looked_for_on_path() {
+        let no_sidecar = tempfile::tempdir().unwrap();
+        let tried = match find(None, Some(no_sidecar.path())) {
+            Ok(found) => found.path,
+            Err(NodeError::NoKubo { path, .. } | NodeError::TooOld { path, .. }) => path,
+            Err(other) => panic!("unexpected: {other}"),
+        };
+        assert_eq!(tried, PathBuf::from("ipfs"));
+    }
+
+    #[test]
+    fn a_missing_kubo_says_how_to_install_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("ipfs");
+
+        let message = find(Some(&missing), None).unwrap_err().to_string();
+
+        assert!(
+            message.contains(&missing.display().to_string()),
+            "{message}"
+        );
+        assert!(
+            message.contains("https://docs.ipfs.tech/install/"),
+            "{message}"
+        );
+        assert!(message.contains("[local_node] binary"), "{message}");
+    }
+
+    #[test]
+    fn a_sidecar_next_to_the_executable_is_preferred_to_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let sidecar = dir
+            .path()
+            .join(format!("{SIDECAR}{}", std::env::consts::EXE_SUFFIX));
+        std::fs::write(&sidecar, b"not a program").unwrap();
+
+        let error = find(None, Some(dir.path())).unwrap_err();
+
+        assert!(
+            matches!(&error, NodeError::NoKubo { path, .. } if *path == sidecar),
+            "the sidecar was run: {error}"
+        );
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub struct LocalNodeConfig {
     /// Run and supervise a local kubo daemon (`tank daemon`, the desktop app).
     pub enabled: bool,
-    /// The kubo binary; default: `ipfs` next to our executable (an
+    /// The kubo binary; default: `tank-kubo` next to our executable (an
     /// installed app's sidecar), else `ipfs` on PATH.
     pub binary: Option<PathBuf>,
     /// The repo; default `<data dir>/ipfs`.

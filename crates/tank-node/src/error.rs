@@ -4,7 +4,7 @@ use std::path::PathBuf;
 /// says what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
-    #[error("cannot run kubo at {}: {reason} (install kubo, or set [local_node] binary)", path.display())]
+    #[error("cannot run kubo at {}: {reason}. Install kubo (https://docs.ipfs.tech/install/command-line/) so that `ipfs` is on PATH, or set [local_node] binary to its path", path.display())]
     NoKubo { path: PathBuf, reason: String },
     #[error("kubo {version} at {} is too old; version {minimum} or newer is needed", path.display())]
     TooOld {

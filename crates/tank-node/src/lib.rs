@@ -1,8 +1,8 @@
 //! Tank Encoder's local IPFS node: a kubo daemon the app runs, supervises,
 //! heals, and uses as its Tier-2 source (and, if so configured, a replica).
 //!
-//! [`LocalNode`] finds kubo (configured path, else a sidecar next to our
-//! executable, else `ipfs` on PATH) and refuses versions that are too old.
+//! [`LocalNode`] finds kubo (configured path, else the `tank-kubo`
+//! sidecar next to our executable, else `ipfs` on PATH) and refuses versions that are too old.
 //! It initialises its own repo on first use and binds the API and gateway
 //! to 127.0.0.1, moving to free ports when the wanted ones are taken (and
 //! saying whether another IPFS answers there). It sets peering with the

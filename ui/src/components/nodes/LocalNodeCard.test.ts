@@ -71,7 +71,7 @@ describe('LocalNodeCard', () => {
   });
 
   it('shows a stopped node with what keeps it from running', async () => {
-    const problem = 'cannot run kubo at ipfs: not found (install kubo, or set [local_node] binary)';
+    const problem = 'cannot run kubo at ipfs: not found. Install kubo (https://docs.ipfs.tech/install/command-line/) so that `ipfs` is on PATH, or set [local_node] binary to its path';
     backend(localNodeReport({ wanted_running: true }, { running: null, binary: null, version: null, problem }));
     render(LocalNodeCard);
     const card = await screen.findByTestId('local-node');
