@@ -130,8 +130,9 @@ def needed(binary: pathlib.Path) -> set:
 
 
 def debian_package(binary: pathlib.Path, soname: str) -> str:
-    """`libavcodec59 (>= 7:5.1.6-0+deb12u1)`: the package that has `soname`
-    as `binary` resolves it, at least the version built against."""
+    """The dependency on the package that has `soname` as `binary` resolves
+    it, as that package's shlibs file states it (`libavcodec59 (>= 7:5.1.9)`,
+    what dpkg-shlibdeps would write), else the bare package name."""
     resolved = None
     for line in subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout.splitlines():
         name, _, rest = line.strip().partition(" => ")
@@ -145,10 +146,23 @@ def debian_package(binary: pathlib.Path, soname: str) -> str:
         owner = subprocess.run(["dpkg-query", "-S", path], capture_output=True, text=True)
         if owner.returncode == 0:
             package = owner.stdout.split(":", 1)[0]
-            version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package],
-                                     capture_output=True, text=True, check=True).stdout
-            return f"{package} (>= {version})"
+            return shlibs_dependency(package, soname) or package
     sys.exit(fail(f"{binary} needs {soname} ({resolved}), which no Debian package owns"))
+
+
+def shlibs_dependency(package: str, soname: str):
+    """`libavcodec.so.59` → the `libavcodec 59 <dependency>` line of the
+    package's shlibs file: the oldest version with that library's ABI."""
+    shlibs = subprocess.run(["dpkg-query", "--control-path", package, "shlibs"],
+                            capture_output=True, text=True).stdout.strip()
+    if not shlibs:
+        return None
+    library, _, abi = soname.partition(".so.")
+    for line in pathlib.Path(shlibs).read_text().splitlines():
+        fields = line.split(maxsplit=2)
+        if len(fields) == 3 and fields[:2] == [library, abi]:
+            return fields[2]
+    return None
 
 
 def bundler_config(args, staged, depends):

@@ -8,13 +8,15 @@
 #
 #   bash installers/tests/deb-install.sh [target/debug/bundle/deb/<file>.deb]
 #
-# Needs root (debootstrap, chroot, mounts), debootstrap, Xvfb, x11-utils and
+# Needs root (it uses sudo otherwise), debootstrap, Xvfb, x11-utils and
 # ffmpeg on this machine, and Debian's archive (deb.debian.org).
+if [[ $(id -u) -ne 0 ]]; then
+    exec sudo --preserve-env bash "$0" "$@" # debootstrap, chroot and mounts need root
+fi
 source "$(dirname "$0")/lib.sh"
 
 deb=${1:-$(ls "$ROOT"/target/debug/bundle/deb/*.deb 2>/dev/null | head -n1)}
 [[ -f $deb ]] || fail "no .deb: run installers/linux/build.sh first"
-[[ $(id -u) -eq 0 ]] || fail "needs root (debootstrap and chroot)"
 version=$(dpkg-deb -f "$deb" Version)
 out=$ROOT/target/pkgtest
 root=$out/root
