@@ -50,8 +50,9 @@ say "packages"
 rm -rf "target/$profile/bundle/deb" "target/$profile/bundle/rpm"
 (
     cd src-tauri
-    # The binaries were built above: bundle them as they are (no rebuild, and
-    # no in-place patching, so the packaged app is the binary that was tested).
+    # Bundle the binaries built above as they are: no rebuild, and no
+    # in-place patching (only the Tauri updater reads it), so the packages
+    # hold exactly what cargo built.
     ../installers/node_modules/.bin/tauri bundle "${bundler_profile[@]}" --ci \
         --bundles deb,rpm --no-sign --no-binary-patching \
         --config ../installers/linux/bundle.json \
