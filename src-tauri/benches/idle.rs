@@ -40,7 +40,7 @@ async fn main() {
     .unwrap();
     let data = dir.path().join("data");
     // Opening the engine once creates the database with its current schema.
-    let engine_config = tank_engine::Config::load(&config, true).unwrap();
+    let engine_config = tank_config::Config::load(&config, true).unwrap();
     drop(tank_engine::Engine::open(engine_config, &data).unwrap());
     seed_history(&data.join("tank.db"));
 

@@ -3,7 +3,8 @@
 //! settings a save was refused for. The UI never parses messages.
 
 use serde::Serialize;
-use tank_engine::{ConfigError, EngineError, FieldError, SecretError};
+use tank_config::{ConfigError, FieldError, SecretError};
+use tank_engine::EngineError;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -71,6 +72,7 @@ impl From<EngineError> for AppError {
             | EngineError::NotRunning { .. }
             | EngineError::NotDone { .. }
             | EngineError::Stopped(_)
+            | EngineError::IllegalMove { .. }
             | EngineError::LocalNodeDisabled => ErrorCode::WrongState,
         };
         AppError::new(code, error.to_string())

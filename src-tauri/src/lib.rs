@@ -20,7 +20,8 @@ mod watch;
 
 use std::path::{Path, PathBuf};
 
-use tank_engine::{JobEvent, JobState, Paths};
+use tank_config::Paths;
+use tank_model::{HealthState, JobEvent, JobState};
 use tauri::{AppHandle, Manager, WindowEvent};
 use tauri_plugin_notification::NotificationExt;
 
@@ -140,7 +141,7 @@ fn notify_and_redraw(app: AppHandle) {
                 node,
                 state,
                 detail,
-            } if state == "down" => Some((
+            } if *state == HealthState::Down => Some((
                 format!("Node {node} is down"),
                 detail.clone().unwrap_or_default(),
             )),

@@ -1,11 +1,13 @@
 //! The engine as the app runs it: opened from the config file, with its
-//! background work (`Engine::run_daemon`: scheduler, gateway, health
+//! background services (`tank_daemon::Daemon`: scheduler, gateway, health
 //! monitor, audits, local node) running for as long as the app does, and
 //! reopened when the settings change.
 
 use std::sync::RwLock;
 
-use tank_engine::{Config, Engine, Paths};
+use tank_config::{Config, Paths};
+use tank_daemon::Daemon;
+use tank_engine::Engine;
 use tauri::async_runtime::JoinHandle;
 use tokio::sync::{oneshot, watch};
 
@@ -24,11 +26,12 @@ struct State {
     /// The config file as written, without the environment: what Settings
     /// edits. `Err` when the file cannot be read or parsed.
     file_config: Result<Config, String>,
-    engine: Result<Engine, String>,
-    daemon: Option<Daemon>,
+    engine: Result<Daemon, String>,
+    background: Option<Background>,
 }
 
-struct Daemon {
+/// The services' task, and how to stop it.
+struct Background {
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -41,8 +44,8 @@ impl Runtime {
             Config::read_file(&paths.config, paths.config_required).map_err(|e| e.to_string());
         let engine = Config::load(&paths.config, paths.config_required)
             .map_err(|e| e.to_string())
-            .and_then(|config| Engine::open(config, &paths.data_dir).map_err(|e| e.to_string()));
-        let daemon = engine.as_ref().ok().map(start_daemon);
+            .and_then(|config| open(config, &paths));
+        let background = engine.as_ref().ok().map(start_daemon);
         if let Err(problem) = &engine {
             tracing::error!(%problem, "the engine cannot start");
         }
@@ -51,7 +54,7 @@ impl Runtime {
             state: RwLock::new(State {
                 file_config,
                 engine,
-                daemon,
+                background,
             }),
             reconfiguring: tokio::sync::Mutex::new(()),
             generation: watch::channel(0).0,
@@ -63,8 +66,13 @@ impl Runtime {
     }
 
     pub fn engine(&self) -> AppResult<Engine> {
+        self.daemon().map(|daemon| daemon.engine().clone())
+    }
+
+    /// The background services of the engine.
+    pub fn daemon(&self) -> AppResult<Daemon> {
         match &self.read().engine {
-            Ok(engine) => Ok(engine.clone()),
+            Ok(daemon) => Ok(daemon.clone()),
             Err(problem) => Err(AppError::new(ErrorCode::Config, problem.clone())),
         }
     }
@@ -94,16 +102,12 @@ impl Runtime {
         effective.validate(Some(&self.paths.config))?;
         config.save(&self.paths.config)?;
         tracing::info!(path = %self.paths.config.display(), "settings saved");
-        let daemon = self.write().daemon.take();
-        if let Some(daemon) = daemon {
-            let _ = daemon.stop.send(());
-            let _ = daemon.task.await;
-        }
-        let engine = Engine::open(effective, &self.paths.data_dir).map_err(|e| e.to_string());
+        self.shutdown().await;
+        let engine = open(effective, &self.paths);
         {
             let mut state = self.write();
             state.file_config = Ok(config);
-            state.daemon = engine.as_ref().ok().map(start_daemon);
+            state.background = engine.as_ref().ok().map(start_daemon);
             state.engine = engine;
         }
         self.generation.send_modify(|g| *g += 1);
@@ -117,10 +121,10 @@ impl Runtime {
 
     /// Stops the background work; jobs resume at the next start.
     pub async fn shutdown(&self) {
-        let daemon = self.write().daemon.take();
-        if let Some(daemon) = daemon {
-            let _ = daemon.stop.send(());
-            let _ = daemon.task.await;
+        let background = self.write().background.take();
+        if let Some(background) = background {
+            let _ = background.stop.send(());
+            let _ = background.task.await;
         }
     }
 
@@ -133,16 +137,22 @@ impl Runtime {
     }
 }
 
-fn start_daemon(engine: &Engine) -> Daemon {
+fn open(config: Config, paths: &Paths) -> Result<Daemon, String> {
+    Engine::open(config, &paths.data_dir)
+        .map(Daemon::new)
+        .map_err(|e| e.to_string())
+}
+
+fn start_daemon(daemon: &Daemon) -> Background {
     let (stop, stopped) = oneshot::channel::<()>();
-    let engine = engine.clone();
+    let daemon = daemon.clone();
     let task = tauri::async_runtime::spawn(async move {
         let shutdown = async {
             let _ = stopped.await;
         };
-        if let Err(e) = engine.run_daemon(shutdown).await {
+        if let Err(e) = daemon.run(shutdown).await {
             tracing::error!(%e, "background work stopped");
         }
     });
-    Daemon { stop, task }
+    Background { stop, task }
 }

@@ -3,7 +3,8 @@
 //! shows the current job's progress and offers open, pause/resume, logs and
 //! quit. Closing the window leaves the app here, still encoding.
 
-use tank_engine::{Engine, JobState, JobSummary};
+use tank_daemon::Daemon;
+use tank_model::{HealthState, JobState, JobSummary};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -134,8 +135,8 @@ fn on_menu(app: &AppHandle, event: MenuEvent) {
 
 /// Redraws the tray from the engine's current state.
 pub fn refresh(app: &AppHandle) {
-    let overview = match app.state::<Runtime>().engine() {
-        Ok(engine) => overview(&engine),
+    let overview = match app.state::<Runtime>().daemon() {
+        Ok(daemon) => overview(&daemon),
         Err(_) => Overview {
             health: Health::Off,
             current: "Not configured".into(),
@@ -160,15 +161,17 @@ pub fn refresh(app: &AppHandle) {
     }
 }
 
-pub fn overview(engine: &Engine) -> Overview {
-    let health = engine
+pub fn overview(daemon: &Daemon) -> Overview {
+    let engine = daemon.engine();
+    let health = daemon
+        .health()
         .monitored_health()
         .unwrap_or_default()
         .iter()
-        .map(|row| match row.state.as_str() {
-            "down" => Health::Down,
-            "degraded" => Health::Degraded,
-            _ => Health::Healthy,
+        .map(|row| match row.state {
+            HealthState::Down => Health::Down,
+            HealthState::Degraded => Health::Degraded,
+            HealthState::Healthy | HealthState::Unknown => Health::Healthy,
         })
         .max()
         .unwrap_or(Health::Healthy);

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use tank_engine::{JobEvent, JobId};
+use tank_model::{JobEvent, JobId};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};
 use tokio::sync::broadcast::error::RecvError;
@@ -110,7 +110,7 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tank_engine::JobState;
+    use tank_model::JobState;
 
     fn encoded(job: JobId, percent: f64) -> JobEvent {
         JobEvent::Encode {

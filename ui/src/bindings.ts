@@ -25,7 +25,7 @@ renditions: Array<string>,
 /**
  * Rungs with their real sizes.
  */
-rendition_sizes: Array<Rendition>, encoder: string | null, replicas: Array<Replica>, attempts: Array<Attempt>, error: string | null, 
+rendition_sizes: Array<Rendition>, encoder: string | null, replicas: Array<VerifiedReplica>, attempts: Array<Attempt>, error: string | null, 
 /**
  * Whether retrying can help (infrastructure failures), when failed.
  */
@@ -61,7 +61,17 @@ started_at: string,
  */
 http_status: number | null, };
 
-export type Replica = { node: string, 
+export type Replica = { 
+/**
+ * The node's name in the config.
+ */
+node: string, 
+/**
+ * The cluster peer holding it; `None` on a kubo node or pinning service.
+ */
+peer: string | null, };
+
+export type VerifiedReplica = { 
 /**
  * Always true for a listed replica: it was verified.
  */
@@ -69,15 +79,31 @@ verified: boolean,
 /**
  * When the pin was verified (RFC 3339).
  */
-verified_at: string, };
+verified_at: string, 
+/**
+ * The node's name in the config.
+ */
+node: string, 
+/**
+ * The cluster peer holding it; `None` on a kubo node or pinning service.
+ */
+peer: string | null, };
 
 export type StateChange = { state: JobState, at: string, detail: string | null, };
 
-export type AuditRecord = { job: number, node: string, at: string, outcome: AuditOutcome, detail: string | null, };
+export type AuditRecord = { job: number, at: string, outcome: AuditOutcome, detail: string | null, 
+/**
+ * The node's name in the config.
+ */
+node: string, 
+/**
+ * The cluster peer holding it; `None` on a kubo node or pinning service.
+ */
+peer: string | null, };
 
 export type AuditOutcome = "verified" | "repaired" | "missing";
 
-export type JobEvent = { "kind": "state", job: number, state: JobState, detail: string | null, } | { "kind": "download", job: number, bytes: number, total: number | null, } | { "kind": "encode", job: number, progress: EncodeProgress, } | { "kind": "attempt", job: number, attempt: Attempt, } | { "kind": "node_health", node: string, state: string, detail: string | null, };
+export type JobEvent = { "kind": "state", job: number, state: JobState, detail: string | null, } | { "kind": "download", job: number, bytes: number, total: number | null, } | { "kind": "encode", job: number, progress: EncodeProgress, } | { "kind": "attempt", job: number, attempt: Attempt, } | { "kind": "node_health", node: string, state: HealthState, detail: string | null, };
 
 export type JobLogLine = { 
 /**
@@ -131,11 +157,7 @@ export type Report = { "kind": "finish", cid: string, } | { "kind": "fail", erro
  */
 at: string, };
 
-export type GatewayStatus = { enabled: boolean, url: string, mode: GatewayMode, did: string, identity: IdentitySource, 
-/**
- * `healthy`, `degraded`, `down`, or `unknown` before the first call.
- */
-state: string, health: HealthRow | null, 
+export type GatewayStatus = { enabled: boolean, url: string, mode: GatewayMode, did: string, identity: IdentitySource, state: HealthState, health: HealthRow | null, 
 /**
  * Latest calls, newest first.
  */
@@ -149,12 +171,13 @@ export type GatewayMode = "legacy" | "v2";
 
 export type IdentitySource = "environment" | "keyring" | "generated";
 
+export type HealthState = "unknown" | "healthy" | "degraded" | "down";
+
 export type NodeReport = { 
 /**
- * `healthy`, `degraded`, `down` (as the daemon's monitor last saw it),
- * or `unknown` when no monitor has probed it yet.
+ * As the daemon's monitor last saw it (`unknown` before its first probe).
  */
-state: string, health: HealthRow | null, 
+state: HealthState, health: HealthRow | null, 
 /**
  * Latest samples, newest first.
  */
@@ -194,11 +217,7 @@ peer_id: string | null,
  */
 latency_ms: number | null, error: string | null, };
 
-export type HealthRow = { node: string, 
-/**
- * `healthy`, `degraded`, `down`, or `unknown` before the first probe.
- */
-state: string, 
+export type HealthRow = { node: string, state: HealthState, 
 /**
  * When the node entered that state (RFC 3339).
  */

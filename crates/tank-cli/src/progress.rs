@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
-use tank_engine::{JobEvent, JobId};
+use tank_model::{JobEvent, JobId};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 

@@ -2,9 +2,9 @@
 
 use std::fmt::Write;
 
-use tank_engine::{
-    AuditRecord, GatewayClaim, GatewayStatus, JobAttempt, JobReport, JobState, JobSummary,
-    NodeReport,
+use tank_daemon::{GatewayStatus, NodeReport};
+use tank_model::{
+    AuditRecord, GatewayClaim, HealthState, JobAttempt, JobReport, JobState, JobSummary,
 };
 
 pub fn job(report: &JobReport) -> String {
@@ -40,7 +40,7 @@ pub fn job(report: &JobReport) -> String {
         let replicas: Vec<String> = report
             .replicas
             .iter()
-            .map(|r| format!("{} (verified {})", r.node, r.verified_at))
+            .map(|r| format!("{} (verified {})", r.replica, r.verified_at))
             .collect();
         let _ = writeln!(out, "  replicas   {}", replicas.join(", "));
     }
@@ -60,7 +60,11 @@ pub fn job(report: &JobReport) -> String {
     if !report.audits.is_empty() {
         let _ = writeln!(out, "  audits");
         for audit in &report.audits {
-            let _ = writeln!(out, "    {}  {}  {:?}", audit.at, audit.node, audit.outcome);
+            let _ = writeln!(
+                out,
+                "    {}  {}  {:?}",
+                audit.at, audit.replica, audit.outcome
+            );
         }
     }
     if !report.attempts.is_empty() {
@@ -94,7 +98,7 @@ pub fn jobs(jobs: &[JobSummary]) -> String {
 
 /// Attempts as an aligned table, optionally with their job.
 fn attempt_table<'a>(
-    rows: impl Iterator<Item = (Option<i64>, &'a tank_engine::Attempt)> + Clone,
+    rows: impl Iterator<Item = (Option<i64>, &'a tank_model::Attempt)> + Clone,
     indent: &str,
 ) -> String {
     let mut out = String::new();
@@ -162,7 +166,7 @@ pub fn audits(records: &[AuditRecord]) -> String {
             out,
             "job {:>5}  {:24}  {:9}  {}",
             record.job,
-            record.node,
+            record.replica,
             format!("{:?}", record.outcome).to_lowercase(),
             record.detail.as_deref().unwrap_or("")
         );
@@ -211,10 +215,10 @@ pub fn nodes(nodes: &[NodeReport]) -> String {
             role,
             now.tier,
             now.api,
-            if node.state == "unknown" {
+            if node.state == HealthState::Unknown {
                 "unmonitored"
             } else {
-                &node.state
+                node.state.as_str()
             }
         );
     }

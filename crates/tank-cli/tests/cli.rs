@@ -1,5 +1,5 @@
 //! The command line as scripts and operators meet it: configuration errors,
-//! the JSON shapes acceptance checks read, and node status.
+//! the JSON shapes acceptance checks read, exit codes, and node status.
 
 mod common;
 
@@ -217,4 +217,56 @@ async fn without_keep_output_the_hls_folder_goes_once_the_job_is_durable() {
         .cat(&format!("{cid}/manifest.m3u8"))
         .await
         .is_ok());
+}
+
+#[tokio::test]
+async fn a_job_short_of_its_quorum_exits_3_and_tank_retry_finishes_it() {
+    let world = World::with_nodes(2).await;
+    world.node("backup-1").refuse_connections().await;
+
+    let (code, report) = world.encode(&world.short_clip()).await;
+
+    assert_eq!(code, 3, "awaiting replicas: {report:#}");
+    assert_eq!(report["state"], "awaiting_replicas");
+    assert_eq!(report["retryable"], true);
+
+    world.node("backup-1").accept_connections().await;
+    let id = report["id"].to_string();
+    let retried = world.tank(&["retry", &id, "--json"]).await;
+    assert_eq!(retried.code, 0, "{}", retried.stderr);
+    let report = retried.json();
+    assert_eq!(report["state"], "done", "{report:#}");
+    assert_eq!(report["replicas"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn tank_audit_exits_1_while_a_replica_is_missing_and_0_once_it_is_restored() {
+    let world = World::with_nodes(2).await;
+    let (code, report) = world.encode(&world.short_clip()).await;
+    assert_eq!(code, 0, "{report:#}");
+    let cid = report["cid"].as_str().unwrap();
+    world.node("backup-1").remove_pin(cid).await;
+    world.node("backup-1").refuse_connections().await;
+    let outcome_of = |records: &serde_json::Value, node: &str| {
+        records
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["node"] == node)
+            .unwrap()["outcome"]
+            .clone()
+    };
+
+    let missing = world.tank(&["audit", "--job", "1", "--json"]).await;
+
+    assert_eq!(missing.code, 1, "a missing replica fails the audit");
+    assert_eq!(outcome_of(&missing.json(), "backup-1"), "missing");
+
+    world.node("backup-1").accept_connections().await;
+    let repaired = world.tank(&["audit", "--job", "1", "--json"]).await;
+
+    assert_eq!(repaired.code, 0, "{}", repaired.stderr);
+    let records = repaired.json();
+    assert_eq!(outcome_of(&records, "supernode"), "verified");
+    assert_eq!(outcome_of(&records, "backup-1"), "repaired");
 }

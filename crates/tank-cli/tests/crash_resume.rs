@@ -1,11 +1,12 @@
 //! A `tank` killed at any point loses nothing: the job resumes from its last
-//! committed state and finishes, without encoding twice what was encoded.
+//! committed state and finishes, without encoding twice what was encoded;
+//! a parked job outlives a `tank daemon` killed while it waits.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::World;
+use common::{replica_nodes, stop_gracefully, World};
 use serde_json::Value;
 use tank_testkit::clip::Clip;
 
@@ -150,4 +151,53 @@ async fn a_running_job_is_not_resumed_by_a_second_process() {
     );
     tank.start_kill().unwrap();
     tank.wait().await.unwrap();
+}
+
+/// Two nodes, quorum 2, the backup dead: `tank encode` parks the job and
+/// exits 3.
+async fn parked_job(world: &mut World) {
+    world.edit_config("[pinning]\n", "[pinning]\npark_backoff = [\"500ms\"]\n");
+    world.node_mut("backup-1").kill().await;
+    let (code, report) = world.encode(&world.short_clip()).await;
+    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(report["state"], "awaiting_replicas");
+    assert_eq!(report["retryable"], true);
+    assert_eq!(replica_nodes(&report), ["supernode"]);
+    assert!(std::path::Path::new(report["output_dir"].as_str().unwrap()).exists());
+}
+
+fn parked_rounds(report: &Value) -> usize {
+    report["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["state"] == "awaiting_replicas")
+        .count()
+}
+
+#[tokio::test]
+async fn parked_work_survives_a_daemon_crash() {
+    let mut world = World::with_nodes(2).await;
+    parked_job(&mut world).await;
+
+    // The daemon tries while the node is still down, then dies.
+    let mut daemon = world.start_daemon();
+    world
+        .wait_for_job(1, "a second parked round", |r| parked_rounds(r) >= 2)
+        .await;
+    daemon.start_kill().unwrap();
+    daemon.wait().await.unwrap();
+    assert_eq!(
+        world.tank(&["job", "1", "--json"]).await.json()["state"],
+        "awaiting_replicas"
+    );
+
+    world.node_mut("backup-1").restart().await;
+    let mut daemon = world.start_daemon();
+    let report = world
+        .wait_for_job(1, "done", |r| r["state"] == "done")
+        .await;
+
+    assert_eq!(replica_nodes(&report).len(), 2);
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
 }

@@ -1,28 +1,34 @@
-//! The engine: opens a data directory, takes jobs, runs them to the end.
+//! The engine's facade: opens a data directory, takes jobs, answers for
+//! them. How a job moves is `engine/lifecycle.rs`; what an operator does
+//! to running jobs is `engine/controls.rs`.
+
+mod controls;
+mod lifecycle;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tank_media::{Rendition, Tools};
+use tank_config::{Config, NodeConfig, NodeRole, Secrets};
+use tank_media::Tools;
+use tank_model::{
+    log_of, AttemptFilter, AuditOutcome, AuditRecord, JobAttempt, JobEvent, JobId, JobInput,
+    JobLogLine, JobReport, JobState, JobSummary,
+};
+use tank_node::LocalNode;
+use tank_store::{now_ms, rfc3339, JobRow, Store};
 use tokio::sync::broadcast;
 
-use crate::attempts::Recorder;
-use tank_node::{LocalNode, NodeEvent};
-
-use crate::breakers::Breakers;
-use crate::config::Config;
-use crate::config::NodeConfig;
-use crate::controls::Controls;
 use crate::error::EngineError;
-use crate::events::{Events, JobEvent};
-use crate::job::{AttemptFilter, JobAttempt, JobId, JobInput, JobReport, JobState, JobSummary};
+use crate::events::Events;
 use crate::lock::JobLock;
 use crate::nodes::{self, Node, NodeStatus};
-use crate::secrets::Secrets;
-use crate::stages::{self, Outcome, Stage};
-use crate::store::{now_ms, rfc3339, Field, JobRow, Store};
+use crate::pinning::breakers::Breakers;
+use crate::pinning::recorder::Recorder;
+use crate::pinning::{policy, repair};
+use crate::stages::Stage;
+use controls::Controls;
 
 /// `tank nodes` waits at most this long for each node.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,8 +50,6 @@ struct Inner {
     jobs_root: PathBuf,
     events: Events,
     controls: Controls,
-    /// Whether the operator wants the local node running.
-    local_switch: tokio::sync::watch::Sender<crate::local_control::Wanted>,
 }
 
 impl Engine {
@@ -76,8 +80,7 @@ impl Engine {
                 .unwrap_or(discovered.ffprobe),
         };
         let secrets = Secrets::new(&config.secrets.service);
-        let mut nodes: Vec<Node> = config
-            .ordered_nodes()
+        let mut nodes: Vec<Node> = policy::in_work_order(config.nodes.clone())
             .iter()
             .map(|n| Node::new(n, &secrets))
             .collect();
@@ -105,7 +108,6 @@ impl Engine {
                 jobs_root,
                 events: Events::new(),
                 controls: Controls::default(),
-                local_switch: crate::local_control::switch(),
             }),
         })
     }
@@ -133,81 +135,8 @@ impl Engine {
         Ok(id)
     }
 
-    /// Runs a job from wherever it stands to `done`, `failed` or
-    /// `awaiting_replicas`. Dropping the returned future stops the job where
-    /// it is (FFmpeg is killed); it resumes from its last committed state.
-    pub async fn run(&self, id: JobId) -> Result<JobReport, EngineError> {
-        let inner = &self.inner;
-        let work_dir = PathBuf::from(inner.store.job(id)?.work_dir);
-        let _lock = JobLock::try_take(&work_dir)?.ok_or(EngineError::JobBusy(id))?;
-        let cancel = Arc::new(AtomicBool::new(false));
-        let _stop_on_drop = StopOnDrop(cancel.clone());
-        let run = inner.controls.register(id);
-        loop {
-            let job = inner.store.job(id)?;
-            if job.state.is_resting() {
-                break;
-            }
-            let from = job.state;
-            let outcome = tokio::select! {
-                outcome = self.run_stage(job, cancel.clone()) => outcome,
-                // Paused or cancelled: the stage is dropped where it is.
-                _ = run.stop.cancelled() => Outcome::Stopped,
-            };
-            match outcome {
-                Outcome::Next(to, fields) => {
-                    inner.store.transition(id, from, to, &fields)?;
-                    tracing::info!(job = id, %from, %to, "job moved on");
-                    self.send_state(id, to, None);
-                    if to == JobState::Done && !inner.config.jobs.keep_output {
-                        self.drop_output(id)?;
-                    }
-                }
-                Outcome::Park { reason } => {
-                    let wait = inner.config.park_wait(inner.store.park_rounds(id)? + 1);
-                    let next = now_ms() + wait.as_millis() as i64;
-                    inner.store.park(id, from, &reason, next)?;
-                    tracing::warn!(job = id, %reason, retry_in = %humantime::format_duration(wait), "job parked");
-                    self.send_state(id, JobState::AwaitingReplicas, Some(reason));
-                }
-                Outcome::Fail { error, retryable } => {
-                    inner.store.fail(id, from, &error, retryable)?;
-                    tracing::warn!(job = id, stage = %from, retryable, error, "job failed");
-                    self.send_state(id, JobState::Failed, Some(error));
-                }
-                Outcome::Stopped => return Err(EngineError::Stopped(id)),
-            }
-        }
-        self.report(id)
-    }
-
-    async fn run_stage(&self, job: JobRow, cancel: Arc<AtomicBool>) -> Outcome {
-        let stage = self.stage(job, cancel);
-        match stage.job.state {
-            JobState::Queued => match JobInput::from_stored(&stage.job.input) {
-                JobInput::File(path) => Outcome::Next(
-                    JobState::Probing,
-                    vec![Field::SourcePath(path.display().to_string())],
-                ),
-                _ => Outcome::Next(JobState::Downloading, vec![]),
-            },
-            JobState::Downloading => stages::download::run(&stage).await,
-            JobState::Probing => stages::encode::probe_source(&stage).await,
-            JobState::Encoding => stages::encode::encode(&stage).await,
-            JobState::Uploading => stages::upload::run(&stage).await,
-            JobState::Pinning => stages::pin::run(&stage).await,
-            JobState::Verifying => stages::verify::run(&stage).await,
-            JobState::Done
-            | JobState::Failed
-            | JobState::Cancelled
-            | JobState::AwaitingReplicas => {
-                unreachable!("resting states have no stage")
-            }
-        }
-    }
-
     /// What a stage of `job` sees.
-    pub(crate) fn stage(&self, job: JobRow, cancel: Arc<AtomicBool>) -> Stage<'_> {
+    fn stage(&self, job: JobRow, cancel: Arc<AtomicBool>) -> Stage<'_> {
         let inner = &self.inner;
         Stage {
             config: &inner.config,
@@ -232,79 +161,38 @@ impl Engine {
         self.inner.local_node.as_deref()
     }
 
-    /// Records a local node event (the history `tank node status` shows)
-    /// and alerts when it is an alarm.
-    pub async fn local_node_event(&self, event: NodeEvent) {
-        tracing::info!(event = %event.describe(), "local node");
-        if let Err(e) = self.inner.store.record_node_event(&event) {
-            tracing::error!(%e, "cannot record a local node event");
-        }
-        if let NodeEvent::GaveUp { reason } = &event {
-            self.alert(&crate::alerts::Alert::LocalNodeDown {
-                reason: reason.clone(),
-            })
-            .await;
-        }
-    }
+    // Handles for the background services (`tank-daemon`): each is built
+    // from the few of these it needs.
 
-    /// The latest local node events, newest first.
-    pub fn local_node_events(&self, limit: u32) -> Result<Vec<(String, NodeEvent)>, EngineError> {
-        Ok(self.inner.store.node_events(limit)?)
-    }
-
-    pub(crate) fn local_switch(&self) -> &tokio::sync::watch::Sender<crate::local_control::Wanted> {
-        &self.inner.local_switch
-    }
-
-    pub(crate) fn store(&self) -> &Store {
+    /// The job store.
+    pub fn store(&self) -> &Store {
         &self.inner.store
     }
 
-    pub(crate) fn nodes(&self) -> &[Node] {
+    /// The event channel: services announce what they record on it.
+    pub fn events(&self) -> &Events {
+        &self.inner.events
+    }
+
+    /// The configured nodes (and the local node, when it counts), in work
+    /// order.
+    pub fn nodes(&self) -> &[Node] {
         &self.inner.nodes
     }
 
-    pub(crate) fn breakers(&self) -> &Breakers {
+    /// The nodes' circuit breakers (the health monitor opens them).
+    pub fn breakers(&self) -> &Breakers {
         &self.inner.breakers
     }
 
-    pub(crate) fn secrets(&self) -> &Secrets {
+    /// The OS keyring, under the configured service.
+    pub fn secrets(&self) -> &Secrets {
         &self.inner.secrets
     }
 
-    pub(crate) fn controls(&self) -> &Controls {
-        &self.inner.controls
-    }
-
-    /// Tells watchers a job entered `state` (already committed).
-    pub(crate) fn send_state(&self, job: JobId, state: JobState, detail: Option<String>) {
-        self.send_event(JobEvent::State { job, state, detail });
-    }
-
-    pub(crate) fn send_event(&self, event: JobEvent) {
-        self.inner.events.send(event);
-    }
-
     /// Where job folders go.
-    pub(crate) fn jobs_root(&self) -> &Path {
+    pub fn jobs_root(&self) -> &Path {
         &self.inner.jobs_root
-    }
-
-    /// Sends a failed (retryable) or parked job back to the stage it stopped in.
-    pub fn retry(&self, id: JobId) -> Result<(), EngineError> {
-        let job = self.inner.store.job(id)?;
-        if !matches!(job.state, JobState::Failed | JobState::AwaitingReplicas) {
-            return Err(EngineError::NotFailed {
-                id,
-                state: job.state,
-            });
-        }
-        if job.retryable != Some(true) {
-            return Err(EngineError::NotRetryable(id));
-        }
-        let back_to = job.failed_stage.unwrap_or(JobState::Queued);
-        self.inner.store.transition(id, job.state, back_to, &[])?;
-        Ok(())
     }
 
     /// Deletes a durable job's HLS folder (`keep_output = false`).
@@ -344,35 +232,91 @@ impl Engine {
     pub fn report(&self, id: JobId) -> Result<JobReport, EngineError> {
         let store = &self.inner.store;
         let row = store.job(id)?;
-        let rendition_sizes: Vec<Rendition> = row
-            .renditions
-            .as_deref()
-            .and_then(|json| serde_json::from_str(json).ok())
-            .unwrap_or_default();
         Ok(JobReport {
             id,
             state: row.state,
             input: row.input,
             cid: row.cid,
             output_dir: row.output_dir,
-            renditions: rendition_sizes.iter().map(|r| r.name.clone()).collect(),
-            rendition_sizes,
+            renditions: row.renditions.iter().map(|r| r.name.clone()).collect(),
+            rendition_sizes: row.renditions,
             encoder: row.encoder,
             replicas: store.replicas(id)?,
             attempts: store.attempts(id)?,
             error: row.error,
             retryable: row.retryable,
             paused: row.paused,
-            progress: row
-                .progress
-                .as_deref()
-                .and_then(|p| serde_json::from_str(p).ok()),
+            progress: row.progress,
             history: store.history(id)?,
             audits: store.audits(id)?,
             gateway: store.gateway_claim_of(id)?,
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
         })
+    }
+
+    /// Job `id`'s log, oldest line first.
+    pub fn job_log(&self, id: JobId) -> Result<Vec<JobLogLine>, EngineError> {
+        Ok(log_of(&self.report(id)?))
+    }
+
+    /// Writes job `id`'s log to `job.log` in its folder (whole or not at
+    /// all) and returns the file's path.
+    pub fn write_job_log(&self, id: JobId) -> Result<PathBuf, EngineError> {
+        let report = self.report(id)?;
+        let dir = PathBuf::from(self.inner.store.job(id)?.work_dir);
+        let path = dir.join("job.log");
+        let failed = |source| EngineError::DataDir {
+            path: path.clone(),
+            source,
+        };
+        let mut text = format!("Tank Encoder, job {id}: {}\n", report.input);
+        for line in log_of(&report) {
+            text.push_str(&format!("{}  {}\n", line.at, line.text));
+        }
+        std::fs::create_dir_all(&dir).map_err(failed)?;
+        let mut file = tempfile::NamedTempFile::new_in(&dir).map_err(failed)?;
+        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(failed)?;
+        file.persist(&path).map_err(|e| failed(e.error))?;
+        Ok(path)
+    }
+
+    /// Verifies every replica of one finished job again, re-pinning what
+    /// vanished, and records each finding in the audit log.
+    pub async fn audit_job(&self, id: JobId) -> Result<Vec<AuditRecord>, EngineError> {
+        let job = self.inner.store.job(id)?;
+        if job.state != JobState::Done {
+            return Err(EngineError::NotDone {
+                id,
+                state: job.state,
+            });
+        }
+        let stage = self.stage(job, Arc::new(AtomicBool::new(false)));
+        let findings = repair::audit(&stage).await;
+        let mut records = Vec::with_capacity(findings.len());
+        for finding in findings {
+            self.inner.store.record_audit(
+                id,
+                &finding.replica,
+                finding.outcome,
+                finding.detail.as_deref(),
+            )?;
+            if finding.outcome == AuditOutcome::Repaired {
+                tracing::warn!(
+                    job = id,
+                    replica = %finding.replica,
+                    "audit: re-pinned a vanished replica"
+                );
+            }
+            records.push(AuditRecord {
+                job: id,
+                replica: finding.replica,
+                at: rfc3339(now_ms()),
+                outcome: finding.outcome,
+                detail: finding.detail,
+            });
+        }
+        Ok(records)
     }
 
     /// Reachability and version of every configured node, asked at once.
@@ -398,7 +342,7 @@ fn local_replica(
     let api = local.configured_api().unwrap_or_else(|| {
         url::Url::parse(&format!("http://127.0.0.1:{}", config.api_port)).expect("valid URL")
     });
-    let mut node = NodeConfig::kubo("local", api, crate::config::NodeRole::Backup);
+    let mut node = NodeConfig::kubo("local", api, NodeRole::Backup);
     node.tier = Some(1);
     Node::new(&node, secrets)
 }
@@ -409,5 +353,27 @@ struct StopOnDrop(Arc<AtomicBool>);
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::engine_with_job;
+
+    #[test]
+    fn the_log_file_is_written_in_the_jobs_folder_with_every_line() {
+        let (_dir, engine, id) = engine_with_job();
+        let path = engine.write_job_log(id).unwrap();
+        assert_eq!(path.file_name().unwrap(), "job.log");
+        assert!(path.starts_with(engine.jobs_root()));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!("Tank Encoder, job {id}: /videos/talk.mp4")
+        );
+        let log = engine.job_log(id).unwrap();
+        assert_eq!(lines.len(), 1 + log.len());
+        assert!(lines[1].ends_with("→ queued"), "{text}");
     }
 }

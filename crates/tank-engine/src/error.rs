@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
-use crate::config::ConfigError;
-use crate::job::{InputError, JobId, JobState};
-use crate::store::StoreError;
+use tank_config::ConfigError;
+use tank_model::{InputError, JobId, JobState};
+use tank_store::StoreError;
 
 /// Why the engine could not do what it was asked (as opposed to a job that
 /// ran and failed, which is recorded on the job).
@@ -33,6 +33,12 @@ pub enum EngineError {
     NotRunning { id: JobId, state: JobState },
     #[error("job {id} is {state}; only a finished job can be audited")]
     NotDone { id: JobId, state: JobState },
+    #[error("job {id} cannot move from {from} to {to}")]
+    IllegalMove {
+        id: JobId,
+        from: JobState,
+        to: JobState,
+    },
     #[error("job {0} was stopped before it finished; `tank resume` continues it")]
     Stopped(JobId),
     #[error("gateway identity: {0}")]

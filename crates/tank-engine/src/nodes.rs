@@ -8,8 +8,8 @@ use tank_ipfs::{
     ClusterClient, Credentials, GatewayClient, IpfsError, KuboClient, PinningServiceClient, Secret,
 };
 
-use crate::config::{AuthKind, NodeConfig, NodeKind, NodeRole};
-use crate::secrets::Secrets;
+use tank_config::Secrets;
+use tank_config::{AuthKind, NodeConfig, NodeKind, NodeRole};
 
 /// A configured node ready to be called.
 #[derive(Debug, Clone)]

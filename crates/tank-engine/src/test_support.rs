@@ -1,8 +1,8 @@
 //! What unit tests across the engine share.
 
-use crate::config::Config;
 use crate::engine::Engine;
-use crate::job::JobId;
+use tank_config::Config;
+use tank_model::JobId;
 
 /// An engine on a fresh data folder (kept alive by the returned `TempDir`)
 /// with one queued job, input `/videos/talk.mp4`.

@@ -90,6 +90,27 @@ pub enum EncodeError {
     },
 }
 
+impl EncodeError {
+    /// Whether the input itself is at fault, so that retrying cannot help:
+    /// FFmpeg refused the source. A machine out of disk or memory, a
+    /// missing tool, unusable output or IO trouble of our own are worth
+    /// retrying.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            EncodeError::Ffmpeg { log, .. } => !RESOURCE_EXHAUSTED
+                .iter()
+                .any(|symptom| log.contains(symptom)),
+            EncodeError::Cancelled
+            | EncodeError::ToolMissing { .. }
+            | EncodeError::InvalidOutput(_)
+            | EncodeError::Io { .. } => false,
+        }
+    }
+}
+
+/// What FFmpeg logs when the machine, not the source, ran out of something.
+const RESOURCE_EXHAUSTED: &[&str] = &["No space left", "Cannot allocate memory"];
+
 fn exit_text(code: Option<i32>) -> String {
     code.map(|c| format!(" with exit code {c}"))
         .unwrap_or_default()
@@ -345,6 +366,24 @@ fn parse_clock(clock: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_source_ffmpeg_refuses_is_bad_input() {
+        let ffmpeg = |log: &str| EncodeError::Ffmpeg {
+            encoder: "libx264",
+            exit_code: Some(1),
+            log: log.into(),
+        };
+        assert!(ffmpeg("Invalid data found when processing input").is_bad_input());
+        assert!(!ffmpeg("av_interleaved_write_frame(): No space left on device").is_bad_input());
+        assert!(!ffmpeg("Cannot allocate memory").is_bad_input());
+        let missing = EncodeError::ToolMissing {
+            tool: "ffmpeg".into(),
+            reason: "not found".into(),
+        };
+        assert!(!missing.is_bad_input());
+        assert!(!EncodeError::InvalidOutput("no playlist".into()).is_bad_input());
+    }
     use crate::ladder::{default_ladder, plan};
     use crate::probe::{AudioInfo, VideoInfo};
 

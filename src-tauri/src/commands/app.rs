@@ -2,7 +2,8 @@
 //! stream of job and node events.
 
 use serde::Serialize;
-use tank_engine::{GatewayStatus, JobEvent};
+use tank_daemon::GatewayStatus;
+use tank_model::JobEvent;
 use tauri::ipc::Channel;
 use tauri::State;
 use ts_rs::TS;
@@ -52,7 +53,7 @@ pub fn set_paused(
 /// The 3Speak gateway: state, this encoder's did:key, recent claims.
 #[tauri::command]
 pub fn gateway_status(runtime: State<'_, Runtime>) -> AppResult<GatewayStatus> {
-    Ok(runtime.engine()?.gateway_status(20)?)
+    Ok(runtime.daemon()?.gateway_status(20)?)
 }
 
 /// Streams job and node events to the window until it goes away; progress

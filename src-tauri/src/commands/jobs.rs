@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use tank_engine::{JobId, JobInput, JobLogLine, JobReport, JobSummary};
+use tank_model::{JobId, JobInput, JobLogLine, JobReport, JobSummary};
 use tauri::State;
 use tauri_plugin_opener::OpenerExt;
 

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use tank_engine::{
-    EngineError, LocalNodeAction, LocalNodeReport, NodeReport, NodeSettings, NodeStatus, Secrets,
-};
+use tank_config::{NodeSettings, Secrets};
+use tank_daemon::{LocalNodeAction, LocalNodeReport, NodeReport};
+use tank_engine::{EngineError, NodeStatus};
 use tauri::State;
 
 use crate::error::{AppError, AppResult};
@@ -18,7 +18,7 @@ const LOCAL_LOG_LINES: usize = 200;
 /// Every node: how it answers now, its monitored state, recent samples.
 #[tauri::command]
 pub async fn node_reports(runtime: State<'_, Runtime>) -> AppResult<Vec<NodeReport>> {
-    Ok(runtime.engine()?.node_reports(HISTORY).await)
+    Ok(runtime.daemon()?.health().node_reports(HISTORY).await)
 }
 
 /// Asks node `index` of the Settings form (maybe not saved yet) how it
@@ -46,7 +46,7 @@ pub async fn test_node(
 /// The local kubo node, or `null` when it is not enabled.
 #[tauri::command]
 pub async fn local_node(runtime: State<'_, Runtime>) -> AppResult<Option<LocalNodeReport>> {
-    match runtime.engine()?.local_node_report(LOCAL_LOG_LINES).await {
+    match runtime.daemon()?.local_node().report(LOCAL_LOG_LINES).await {
         Ok(report) => Ok(Some(report)),
         Err(EngineError::LocalNodeDisabled) => Ok(None),
         Err(e) => Err(e.into()),
@@ -56,5 +56,5 @@ pub async fn local_node(runtime: State<'_, Runtime>) -> AppResult<Option<LocalNo
 /// Starts, stops or restarts the local node.
 #[tauri::command]
 pub fn local_node_action(runtime: State<'_, Runtime>, action: LocalNodeAction) -> AppResult<()> {
-    Ok(runtime.engine()?.local_node_action(action)?)
+    Ok(runtime.daemon()?.local_node().action(action)?)
 }

@@ -3,7 +3,7 @@
 //! only as "set" or "not set".
 
 use serde::Deserialize;
-use tank_engine::{FieldError, Secrets, Settings};
+use tank_config::{FieldError, Secrets, Settings};
 use tauri::State;
 use tauri_plugin_autostart::ManagerExt;
 use ts_rs::TS;

@@ -8,6 +8,9 @@
 //!   shutdown|version`) over a real libkubo node, with switches to crash,
 //!   hang, burn CPU and grow memory, for the local node manager.
 //! - [`clip`]: real video files made by FFmpeg's test sources.
+//! - [`World`]: named harness nodes, a config file pointing at them with
+//!   fast settings, a data directory and clips, for whole-job tests of the
+//!   engine, the daemon and the binary.
 //! - [`http::FileServer`]: serves files over HTTP on loopback (URL inputs),
 //!   and [`http::WebhookSink`], which records the webhooks it receives.
 //! - [`ClusterDouble`], [`PinningServiceDouble`]: TEST DOUBLES for services
@@ -26,9 +29,11 @@ pub mod gateway;
 mod harness;
 pub mod http;
 mod process;
+mod world;
 
 pub use doubles::{ClusterDouble, PinningServiceDouble};
 pub use harness::{kubo_standin, HarnessNode, WORKSPACE_ROOT};
+pub use world::World;
 
 /// A loopback TCP port free right now, for a process the test starts.
 pub fn free_port() -> u16 {

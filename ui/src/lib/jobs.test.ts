@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../bindings';
 import { jobSummary } from '../test/fixtures';
-import { applyDownloadEvent, applyJobEvent, doneByHour, jobActions, overallHealth, reconcileJobs } from './jobs';
+import {
+  applyDownloadEvent,
+  applyJobEvent,
+  doneByHour,
+  jobActions,
+  overallHealth,
+  reconcileJobs,
+  replicaLabel,
+} from './jobs';
 
 const now = new Date('2024-05-01T12:00:00Z');
 
@@ -122,5 +130,12 @@ describe('overallHealth', () => {
     expect(overallHealth(['degraded', 'unknown'])).toBe('degraded');
     expect(overallHealth(['down', 'down'])).toBe('down');
     expect(overallHealth(['healthy', 'unknown'])).toBe('unknown');
+  });
+});
+
+describe('replicaLabel', () => {
+  it('names a kubo replica by its node and a cluster replica by cluster and peer', () => {
+    expect(replicaLabel({ node: 'supernode', peer: null })).toBe('supernode');
+    expect(replicaLabel({ node: 'cluster', peer: '12D3KooWa' })).toBe('cluster/12D3KooWa');
   });
 });

@@ -2,7 +2,7 @@
 // the throughput chart's numbers. Lists are replaced, never mutated, so a
 // view redraws only the rows whose job object changed.
 
-import type { JobEvent, JobState, JobSummary } from '../bindings';
+import type { HealthState, JobEvent, JobState, JobSummary, Replica } from '../bindings';
 import { isFinished } from './stages';
 
 export interface DownloadProgress {
@@ -121,12 +121,17 @@ export function doneByHour(jobs: JobSummary[], now: number, hours = 24): number[
 }
 
 /** How the whole set of nodes is, from each node's monitored state. */
-export function overallHealth(states: string[]): 'healthy' | 'degraded' | 'down' | 'unknown' {
+export function overallHealth(states: HealthState[]): HealthState {
   if (states.length === 0) return 'unknown';
   if (states.every((s) => s === 'down')) return 'down';
   if (states.some((s) => s === 'down' || s === 'degraded')) return 'degraded';
   if (states.every((s) => s === 'healthy')) return 'healthy';
   return 'unknown';
+}
+
+/** A replica as people read it: its node, or `cluster/peer` (as `tank` prints it). */
+export function replicaLabel(replica: Replica): string {
+  return replica.peer === null ? replica.node : `${replica.node}/${replica.peer}`;
 }
 
 /** People read states with spaces. */

@@ -1,6 +1,6 @@
 // Node reports as the Nodes view and the top bar's health dot read them.
 
-import type { HealthSample, JobEvent, LocalNodeReport, NodeReport } from '../bindings';
+import type { HealthSample, HealthState, JobEvent, LocalNodeReport, NodeReport } from '../bindings';
 
 /** `nodes` with the monitored state a `NodeHealth` event announced. */
 export function applyNodeHealth(nodes: NodeReport[], event: JobEvent): NodeReport[] {
@@ -53,7 +53,7 @@ export function localState(report: LocalNodeReport | null): LocalState {
 }
 
 /** The local node in the health dot's words: `down` when it should run and does not. */
-export function localHealth(report: LocalNodeReport | null): string {
+export function localHealth(report: LocalNodeReport | null): HealthState {
   if (report?.status.running) return 'healthy';
   return report?.wanted_running ? 'down' : 'unknown';
 }

@@ -1,6 +1,6 @@
 // One colour vocabulary for job states and node health (see app.css).
 
-import type { JobState } from '../bindings';
+import type { HealthState, JobState } from '../bindings';
 
 export type Tone = 'ok' | 'bad' | 'warn' | 'busy' | 'idle' | 'off';
 
@@ -21,8 +21,8 @@ export function jobTone(state: JobState): Tone {
   }
 }
 
-/** `healthy`, `degraded`, `down`; anything else (`unknown`) is grey. */
-export function healthTone(state: string): Tone {
+/** Node health in the colour vocabulary; `unknown` is grey. */
+export function healthTone(state: HealthState): Tone {
   switch (state) {
     case 'healthy':
       return 'ok';
@@ -30,7 +30,7 @@ export function healthTone(state: string): Tone {
       return 'warn';
     case 'down':
       return 'bad';
-    default:
+    case 'unknown':
       return 'off';
   }
 }

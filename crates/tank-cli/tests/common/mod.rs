@@ -1,88 +1,36 @@
-//! The world an end-to-end test runs `tank` in: real kubo harness nodes, a
-//! config pointing at them, a data directory, and real clips.
+//! The world an end-to-end test runs `tank` in: the shared test world
+//! ([`tank_testkit::World`]: real kubo harness nodes, a config pointing at
+//! them, a data directory, real clips), and how to run the binary in it.
 
 #![allow(dead_code)] // each test file uses a different part of the world
 
-use std::path::{Path, PathBuf};
+use std::ops::{Deref, DerefMut};
+use std::path::Path;
 use std::process::Output;
 
 use serde_json::Value;
-use tank_testkit::clip::Clip;
-use tank_testkit::HarnessNode;
 
-/// Settings that keep tests fast: short waits and timeouts, fastest x264.
-pub const FAST: &str = r#"
-[pinning]
-retries = 5
-backoff = ["50ms"]
-attempt_timeout = "3s"
-fetch_timeout = "5s"
-poll_interval = "100ms"
-breaker_cooldown = "2s"
-[encoding]
-preset = "ultrafast"
-segment_seconds = 2
-"#;
+/// [`tank_testkit::World`], with the `tank` binary to run in it.
+pub struct World(tank_testkit::World);
 
-pub const NODE_NAMES: [&str; 4] = ["supernode", "backup-1", "backup-2", "backup-3"];
+impl Deref for World {
+    type Target = tank_testkit::World;
 
-pub struct World {
-    pub dir: tempfile::TempDir,
-    /// `supernode` (primary), `backup-1`, `backup-2`, `backup-3`, as many
-    /// as asked for.
-    pub nodes: Vec<HarnessNode>,
-    pub config: PathBuf,
+    fn deref(&self) -> &tank_testkit::World {
+        &self.0
+    }
+}
+
+impl DerefMut for World {
+    fn deref_mut(&mut self) -> &mut tank_testkit::World {
+        &mut self.0
+    }
 }
 
 impl World {
-    /// `count` nodes started at once, and a config with [`FAST`] settings.
+    /// `count` nodes started at once, and a config with fast settings.
     pub async fn with_nodes(count: usize) -> World {
-        let starts = NODE_NAMES[..count]
-            .iter()
-            .map(|name| HarnessNode::start(name));
-        // Started together: each takes about a second to come up.
-        let nodes = futures_util::future::join_all(starts).await;
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config.toml");
-        let world = World { dir, nodes, config };
-        world.write_config("");
-        world
-    }
-
-    /// Rewrites the config: [`FAST`], this world's own keyring service,
-    /// then `extra` TOML (more tables, more `[[nodes]]`), then the kubo nodes.
-    pub fn write_config(&self, extra: &str) {
-        let mut text = format!(
-            "{FAST}\n[secrets]\nservice = \"{}\"\n{extra}\n",
-            self.keyring_service()
-        );
-        for (i, node) in self.nodes.iter().enumerate() {
-            let role = if i == 0 { "primary" } else { "backup" };
-            text.push_str(&format!(
-                "[[nodes]]\nname = \"{}\"\napi = \"{}\"\nrole = \"{role}\"\n",
-                node.name, node.api
-            ));
-        }
-        std::fs::write(&self.config, text).unwrap();
-    }
-
-    /// Replaces `from` (which must be there) with `to` in the config file.
-    pub fn edit_config(&self, from: &str, to: &str) {
-        let text = std::fs::read_to_string(&self.config).unwrap();
-        assert!(text.contains(from), "the config has no {from:?}");
-        std::fs::write(&self.config, text.replace(from, to)).unwrap();
-    }
-
-    /// A keyring service name no other test shares.
-    pub fn keyring_service(&self) -> String {
-        let unique = self
-            .dir
-            .path()
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        format!("tank-test-{unique}")
+        World(tank_testkit::World::with_nodes(count).await)
     }
 
     /// Stores a secret with `tank secret set`, as an operator would (needs a
@@ -106,14 +54,6 @@ impl World {
             .unwrap();
         let run = Run::from(child.wait_with_output().await.unwrap());
         assert_eq!(run.code, 0, "tank secret set {key}: {}", run.stderr);
-    }
-
-    pub fn node(&self, name: &str) -> &HarnessNode {
-        self.nodes.iter().find(|n| n.name == name).unwrap()
-    }
-
-    pub fn node_mut(&mut self, name: &str) -> &mut HarnessNode {
-        self.nodes.iter_mut().find(|n| n.name == name).unwrap()
     }
 
     /// Polls `tank job <id>` until `ready` says so (a minute at most).
@@ -160,19 +100,6 @@ impl World {
     /// What a daemon started with [`start_daemon_in`] logged so far.
     pub fn log(&self, log: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("{log}.log"))).unwrap_or_default()
-    }
-
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    pub fn clip(&self, name: &str, clip: Clip) -> PathBuf {
-        clip.write(self.dir.path(), name)
-    }
-
-    /// A 720p clip of two seconds, the usual input.
-    pub fn short_clip(&self) -> PathBuf {
-        self.clip("clip.mp4", Clip::new(1280, 720, 2.0))
     }
 
     /// `tank --config <config> --data-dir <data> <args>`.

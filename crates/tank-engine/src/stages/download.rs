@@ -19,10 +19,10 @@ use tokio::io::AsyncWriteExt;
 use url::Url;
 
 use super::{Outcome, Stage};
-use crate::attempts::AttemptError;
-use crate::events::JobEvent;
-use crate::job::{JobInput, JobState};
-use crate::store::Field;
+use crate::pinning::recorder::AttemptError;
+use tank_model::JobEvent;
+use tank_model::JobInput;
+use tank_store::Field;
 
 /// Progress is announced at most this often (bytes).
 const ANNOUNCE_EVERY: u64 = 1024 * 1024;
@@ -160,10 +160,7 @@ async fn fetch(stage: &Stage<'_>, sources: &[Source], target: &Path) -> Outcome 
                     if let Err(e) = tokio::fs::rename(&partial, target).await {
                         return Outcome::infrastructure(format!("cannot save the download: {e}"));
                     }
-                    return Outcome::Next(
-                        JobState::Probing,
-                        vec![Field::SourcePath(target.display().to_string())],
-                    );
+                    return Outcome::Done(vec![Field::SourcePath(target.display().to_string())]);
                 }
                 Err(e @ DownloadError::TooBig { .. }) => {
                     return Outcome::bad_input(format!(

@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 use tank_media::{encode_ladder, plan, probe, EncodeError, LadderJob, SourceInfo};
 
 use super::{Outcome, Stage};
-use crate::events::JobEvent;
-use crate::job::JobState;
-use crate::store::Field;
+use tank_model::JobEvent;
+use tank_store::Field;
 
 /// Progress is written to the store at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
@@ -26,12 +25,7 @@ pub(crate) async fn probe_source(stage: &Stage<'_>) -> Outcome {
         .await
         .expect("probing does not panic");
     match probed {
-        Ok(info) => Outcome::Next(
-            JobState::Encoding,
-            vec![Field::SourceInfo(
-                serde_json::to_string(&info).expect("serialisable"),
-            )],
-        ),
+        Ok(info) => Outcome::Done(vec![Field::SourceInfo(info)]),
         Err(e) if e.is_bad_input() => Outcome::bad_input(e),
         Err(e) => Outcome::infrastructure(e),
     }
@@ -39,9 +33,9 @@ pub(crate) async fn probe_source(stage: &Stage<'_>) -> Outcome {
 
 pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
     let source = PathBuf::from(stage.committed(&stage.job.source_path, "source path"));
-    let info: SourceInfo =
-        serde_json::from_str(stage.committed(&stage.job.source_info, "source info"))
-            .expect("source info was stored by this program");
+    let info: SourceInfo = stage
+        .committed(&stage.job.source_info, "source info")
+        .clone();
     let out = output_dir(&stage.job.work_dir);
     let rungs = plan(&stage.config.encoding.rungs, &info.video);
     let (tools, codec, preset, segment_secs) = (
@@ -60,8 +54,7 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
 
     let encoded = tokio::task::spawn_blocking(move || {
         let save = |progress: &tank_media::EncodeProgress| {
-            let _ =
-                store.set_progress(job, &serde_json::to_string(progress).expect("serialisable"));
+            let _ = store.set_progress(job, progress);
         };
         let mut last: Option<(Instant, tank_media::EncodeProgress)> = None;
         let mut on_progress = |progress: tank_media::EncodeProgress| {
@@ -83,49 +76,34 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
             segment_secs,
         };
         let encoded = encode_ladder(&ladder, codec, &cancel, &mut on_progress)?;
-        if let Some((_, latest)) = last {
-            save(&latest);
-        }
+
         // The CID the upload must come back with, from the same bytes.
         let expected_cid = tank_ipfs::folder_cid(&out_for_encode)
             .map_err(|e| EncodeError::InvalidOutput(format!("cannot hash the HLS folder: {e}")))?;
-        Ok::<_, EncodeError>((encoded, expected_cid))
+        Ok::<_, EncodeError>((encoded, expected_cid, last.map(|(_, latest)| latest)))
     })
     .await
     .expect("encoding does not panic");
 
     match encoded {
-        Ok((encoded, expected_cid)) => {
+        Ok((encoded, expected_cid, progress)) => {
             if let Some(reason) = &encoded.fallback_reason {
                 tracing::warn!(job, reason, "hardware encoder failed; used libx264");
             }
-            Outcome::Next(
-                JobState::Uploading,
-                vec![
-                    Field::OutputDir(out.display().to_string()),
-                    Field::Renditions(
-                        serde_json::to_string(&encoded.renditions).expect("serialisable"),
-                    ),
-                    Field::Encoder(encoded.encoder.ffmpeg_name().to_owned()),
-                    Field::ExpectedCid(expected_cid),
-                ],
-            )
+            let mut outputs = vec![
+                Field::OutputDir(out.display().to_string()),
+                Field::Renditions(encoded.renditions),
+                Field::Encoder(encoded.encoder.ffmpeg_name().to_owned()),
+                Field::ExpectedCid(expected_cid),
+            ];
+            // The last progress is committed with the move on.
+            outputs.extend(progress.map(Field::Progress));
+            Outcome::Done(outputs)
         }
         Err(EncodeError::Cancelled) if stage.cancel.load(Ordering::Relaxed) => Outcome::Stopped,
-        Err(
-            e @ (EncodeError::ToolMissing { .. }
-            | EncodeError::Io { .. }
-            | EncodeError::InvalidOutput(_)),
-        ) => Outcome::infrastructure(e),
-        Err(e) => {
-            let text = e.to_string();
-            // A full disk or similar is worth retrying; a source FFmpeg
-            // cannot decode is not.
-            if text.contains("No space left") || text.contains("Cannot allocate memory") {
-                Outcome::infrastructure(text)
-            } else {
-                Outcome::bad_input(format!("cannot encode {}: {text}", stage.job.input))
-            }
+        Err(e) if e.is_bad_input() => {
+            Outcome::bad_input(format!("cannot encode {}: {e}", stage.job.input))
         }
+        Err(e) => Outcome::infrastructure(e),
     }
 }

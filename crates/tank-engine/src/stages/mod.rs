@@ -6,7 +6,6 @@
 
 pub(crate) mod download;
 pub(crate) mod encode;
-pub(crate) mod pin;
 pub(crate) mod upload;
 pub(crate) mod verify;
 
@@ -15,12 +14,11 @@ use std::sync::Arc;
 
 use tank_media::Tools;
 
-use crate::attempts::Recorder;
-use crate::config::Config;
 use crate::events::Events;
-use crate::job::JobState;
 use crate::nodes::Node;
-use crate::store::{Field, JobRow, Store};
+use crate::pinning::recorder::Recorder;
+use tank_config::Config;
+use tank_store::{Field, JobRow, Store};
 
 /// What a stage can see.
 pub(crate) struct Stage<'a> {
@@ -70,7 +68,7 @@ impl StepError {
     }
 }
 
-impl crate::attempts::AttemptError for StepError {
+impl crate::pinning::recorder::AttemptError for StepError {
     fn http_status(&self) -> Option<u16> {
         match self {
             StepError::Ipfs(e) => e.http_status(),
@@ -89,16 +87,20 @@ impl crate::attempts::AttemptError for StepError {
 /// What a stage says should be committed.
 #[derive(Debug)]
 pub(crate) enum Outcome {
-    Next(JobState, Vec<Field>),
+    /// The stage's work is done: these outputs are committed with the move
+    /// to the state the transition table says comes next.
+    Done(Vec<Field>),
     Fail {
         error: String,
         retryable: bool,
     },
     /// The job was asked to stop: nothing to commit, it resumes from here.
     Stopped,
-    /// The quorum cannot be met now: park the job for the pin queue.
+    /// The quorum cannot be met now: park the job for the pin queue, with
+    /// the replicas verified so far.
     Park {
         reason: String,
+        fields: Vec<Field>,
     },
 }
 
@@ -119,12 +121,10 @@ impl Outcome {
 }
 
 impl Stage<'_> {
-    /// The nodes in work order: primary first, then backups as configured.
-    pub fn ordered_nodes(&self) -> Vec<&Node> {
-        let mut nodes: Vec<&Node> = self.nodes.iter().collect();
-        // Stable: within a tier, as configured (the local node last).
-        nodes.sort_by_key(|n| n.config.tier_rank());
-        nodes
+    /// The nodes in work order (the engine keeps them in the order
+    /// [`policy::in_work_order`](crate::pinning::policy::in_work_order) gave).
+    pub fn ordered_nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter()
     }
 
     pub fn node(&self, name: &str) -> Option<&Node> {
@@ -132,8 +132,8 @@ impl Stage<'_> {
     }
 
     /// A field the runner committed earlier; its absence is a bug.
-    pub fn committed<'s>(&self, field: &'s Option<String>, what: &str) -> &'s str {
-        field.as_deref().unwrap_or_else(|| {
+    pub fn committed<'s, T>(&self, field: &'s Option<T>, what: &str) -> &'s T {
+        field.as_ref().unwrap_or_else(|| {
             panic!(
                 "job {} reached {} without its {what}",
                 self.job.id, self.job.state

@@ -15,9 +15,8 @@ use std::time::Duration;
 use tank_ipfs::{KuboClient, UploadLimits};
 
 use super::{Outcome, Stage, StepError};
-use crate::job::JobState;
 use crate::nodes::Node;
-use crate::store::Field;
+use tank_store::Field;
 
 /// The longest we wait for `id` before an upload.
 const ID_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,7 +30,7 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
         .to_owned();
     let mut failures = Vec::new();
     // Nodes whose breaker is open go last: tried only if the others fail.
-    let mut nodes = stage.ordered_nodes();
+    let mut nodes: Vec<&Node> = stage.ordered_nodes().collect();
     nodes.sort_by_key(|n| stage.recorder.breakers.allows(n.name()).is_err());
     for node in nodes {
         let Some(kubo) = node.kubo() else { continue };
@@ -53,15 +52,11 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
         };
         match put_folder(stage, node, kubo, Path::new(&folder), &expected, 1).await {
             Ok(()) => {
-                let addresses = serde_json::to_string(&addresses).expect("serialisable");
-                return Outcome::Next(
-                    JobState::Pinning,
-                    vec![
-                        Field::Cid(expected),
-                        Field::UploadedTo(node.name().to_owned()),
-                        Field::SourceAddresses(addresses),
-                    ],
-                );
+                return Outcome::Done(vec![
+                    Field::Cid(expected),
+                    Field::UploadedTo(node.name().to_owned()),
+                    Field::SourceAddresses(addresses),
+                ]);
             }
             Err(e) => failures.push(format!("{}: {e}", node.name())),
         }

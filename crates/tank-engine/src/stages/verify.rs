@@ -10,10 +10,9 @@ use std::time::Duration;
 use tank_ipfs::{GatewayClient, IpfsError, KuboClient};
 use tank_media::MASTER_PLAYLIST;
 
-use super::pin::{replica_node, MAX_MANIFEST_BYTES};
 use super::{Outcome, Stage, StepError};
-use crate::job::JobState;
 use crate::nodes::Node;
+use crate::pinning::MAX_MANIFEST_BYTES;
 
 /// Where the manifest is read back from.
 enum ReadBack<'a> {
@@ -72,8 +71,8 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
         Ok(replicas) => replicas,
         Err(e) => return Outcome::infrastructure(e),
     };
-    let nodes = stage.ordered_nodes();
-    let holds = |n: &Node| replicas.iter().any(|r| replica_node(&r.node) == n.name());
+    let nodes: Vec<&Node> = stage.ordered_nodes().collect();
+    let holds = |n: &Node| replicas.iter().any(|r| r.replica.node == n.name());
     let mut order: Vec<ReadBack> = nodes
         .iter()
         .filter(|n| holds(n))
@@ -103,7 +102,7 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
             })
             .await;
         match served {
-            Ok(()) => return Outcome::Next(JobState::Done, vec![]),
+            Ok(()) => return Outcome::Done(vec![]),
             Err(e) => failures.push(format!("{}: {e}", node.name())),
         }
     }

@@ -1,0 +1,282 @@
+//! Asking the gateway for work, and claiming it.
+//!
+//! A claim is committed as `claiming` before `acceptJob` is sent. If the
+//! answer is lost (a timeout, a crash), the claim is settled later by asking
+//! the gateway whose the job is (`jobstatus`), so a job the gateway gave us
+//! is never forgotten and a job it did not give us is never worked on.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tank_gateway::{Claim, GatewayJob, NodeInfo};
+
+use tank_config::GatewayMode;
+use tank_model::{ClaimId, GatewayPhase, JobEvent, JobInput, JobState};
+use tank_store::{now_ms, rfc3339};
+
+use super::{GatewayWorker, VERSION};
+
+/// After a job was offered (won or lost), the next poll comes this soon:
+/// there may be more work.
+const SOON: Duration = Duration::from_secs(1);
+
+impl GatewayWorker {
+    /// One poll: announce this encoder (until that worked once), heartbeat
+    /// (v2), settle claims whose outcome is unknown, then ask for a job
+    /// when below the concurrency limit. Returns the wait before the next.
+    pub(super) async fn poll_round(&self) -> Duration {
+        if !self.announced.load(Ordering::Relaxed) {
+            self.announce().await;
+        }
+        let now = rfc3339(now_ms());
+        if self.config().mode == GatewayMode::V2 {
+            let _ = self
+                .call("heartbeat", self.client.heartbeat(&now, VERSION))
+                .await;
+        }
+        self.settle_claiming().await;
+        let busy = match self.engine.store().unfinished() {
+            Ok(jobs) => jobs.len(),
+            Err(e) => {
+                tracing::error!(%e, "cannot count running jobs");
+                return self.poll_wait();
+            }
+        };
+        if self.engine.is_paused() || busy >= self.engine.config().jobs.max_concurrent as usize {
+            return self.poll_wait();
+        }
+        let offered = match self.config().mode {
+            GatewayMode::Legacy => self.call("getJob", self.client.get_job()).await,
+            GatewayMode::V2 => self.call("myJob", self.client.my_job(&now)).await,
+        };
+        match offered {
+            Ok(Some(job)) => {
+                match self.config().mode {
+                    GatewayMode::Legacy => self.claim(job).await,
+                    GatewayMode::V2 => self.take(None, &job),
+                }
+                SOON
+            }
+            Ok(None) => self.poll_wait(),
+            Err(e) => {
+                tracing::warn!(%e, "cannot ask the gateway for work");
+                self.poll_wait()
+            }
+        }
+    }
+
+    /// The poll interval (longer after failed calls), plus jitter.
+    fn poll_wait(&self) -> Duration {
+        let failures = self.failures.load(Ordering::Relaxed);
+        let jitter = self.config().poll_jitter.mul_f64(fastrand::f64());
+        self.backoff(self.config().poll_interval, failures) + jitter
+    }
+
+    async fn announce(&self) {
+        let config = self.config();
+        let peer_id = match self.engine.local_node() {
+            Some(local) => local.status().await.running.map(|r| r.peer_id),
+            None => None,
+        };
+        let info = NodeInfo::new(
+            &config.node_name(),
+            config.hive_username.as_deref().unwrap_or_default(),
+            peer_id,
+            VERSION,
+        );
+        match self
+            .call("updateNode", self.client.update_node(&info))
+            .await
+        {
+            Ok(()) => {
+                self.announced.store(true, Ordering::Relaxed);
+                tracing::info!(name = info.name, peer_id = ?info.peer_id, "announced to the gateway");
+            }
+            Err(e) => tracing::warn!(%e, "cannot announce this encoder to the gateway yet"),
+        }
+    }
+
+    /// Claims a job the gateway offered (legacy `getJob`).
+    async fn claim(&self, job: GatewayJob) {
+        let store = self.engine.store();
+        let json = serde_json::to_string(&job).expect("JSON");
+        let claim = match store.gateway_claiming(&job.id, &json) {
+            Ok(Some(claim)) => claim,
+            Ok(None) => {
+                // The gateway offers a job we hold: it gave up on us (pings
+                // lost). Ask for it back; our work on it goes on.
+                match self
+                    .call("acceptJob", self.client.accept_job(&job.id))
+                    .await
+                {
+                    Ok(Claim::Won) => tracing::warn!(
+                        gateway_job = job.id,
+                        "the gateway had requeued a job we hold; claimed it back"
+                    ),
+                    outcome => tracing::warn!(
+                        gateway_job = job.id,
+                        ?outcome,
+                        "the gateway requeued a job we hold and it could not be claimed back"
+                    ),
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::error!(%e, "cannot record a claim");
+                return;
+            }
+        };
+        match self
+            .call("acceptJob", self.client.accept_job(&job.id))
+            .await
+        {
+            Ok(Claim::Won) => self.take(Some(claim), &job),
+            Ok(Claim::Lost(why)) => {
+                tracing::info!(gateway_job = job.id, why, "another encoder took the job");
+                if let Err(e) = store.gateway_lost(claim, &why) {
+                    tracing::error!(%e, "cannot record a lost claim");
+                }
+            }
+            // An answer we cannot read: ask the gateway whose the job is.
+            Err(e) if e.answered() => {
+                tracing::warn!(gateway_job = job.id, %e, "unclear answer to acceptJob");
+                self.settle(claim, &job.id).await;
+            }
+            // No answer: settled at a later poll.
+            Err(e) => tracing::warn!(gateway_job = job.id, %e, "acceptJob got no answer"),
+        }
+    }
+
+    /// Claims whose `acceptJob` answer was lost: the gateway says whose
+    /// the job is.
+    async fn settle_claiming(&self) {
+        match self
+            .engine
+            .store()
+            .gateway_claims(&[GatewayPhase::Claiming])
+        {
+            Ok(claims) => {
+                for claim in claims {
+                    self.settle(claim.claim, &claim.gateway_id).await;
+                }
+            }
+            Err(e) => tracing::error!(%e, "cannot list open claims"),
+        }
+    }
+
+    async fn settle(&self, claim: ClaimId, gateway_id: &str) {
+        let status = match self
+            .call("jobstatus", self.client.job_status(gateway_id))
+            .await
+        {
+            Ok(status) => status,
+            Err(e) => {
+                tracing::warn!(gateway_job = gateway_id, %e, "cannot ask whose the job is yet");
+                return;
+            }
+        };
+        let lost = |why: String| {
+            tracing::info!(
+                gateway_job = gateway_id,
+                why,
+                "the claim did not go through"
+            );
+            if let Err(e) = self.engine.store().gateway_lost(claim, &why) {
+                tracing::error!(%e, "cannot record a lost claim");
+            }
+        };
+        match status.job {
+            Some(job) if job.assigned_to.as_deref() == Some(self.client.did()) => {
+                self.take(Some(claim), &job)
+            }
+            Some(job) => lost(format!(
+                "the gateway has the job {} and assigned to {}",
+                job.status.as_deref().unwrap_or("in an unknown state"),
+                job.assigned_to.as_deref().unwrap_or("nobody")
+            )),
+            None => lost("the gateway no longer knows the job".into()),
+        }
+    }
+
+    /// The job is ours: its local job is created in the same transaction
+    /// that records the claim, already failed when its input is unusable.
+    pub(super) fn take(&self, claim: Option<ClaimId>, job: &GatewayJob) {
+        let input = remote_input(job);
+        let text = input.clone().unwrap_or_else(|_| job.input.uri.clone());
+        let refusal = input.err();
+        let json = serde_json::to_string(job).expect("JSON");
+        let taken = self.engine.store().gateway_claimed(
+            claim,
+            &job.id,
+            &json,
+            &text,
+            refusal.as_deref(),
+            self.engine.jobs_root(),
+        );
+        match taken {
+            Ok(Some(local)) => {
+                tracing::info!(
+                    gateway_job = job.id,
+                    job = local,
+                    input = text,
+                    "took a job from the gateway"
+                );
+                let state = match refusal {
+                    Some(_) => JobState::Failed,
+                    None => JobState::Queued,
+                };
+                self.engine.events().send(JobEvent::State {
+                    job: local,
+                    state,
+                    detail: refusal,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(gateway_job = job.id, %e, "cannot record a claimed job"),
+        }
+    }
+}
+
+/// The gateway's input as a local job input: only http(s) URLs and IPFS
+/// content; a path on this machine is never taken from the gateway.
+fn remote_input(job: &GatewayJob) -> Result<String, String> {
+    match JobInput::parse(&job.input.uri, Path::new("/")) {
+        Ok(input) if input.is_remote() => Ok(input.to_text()),
+        Ok(_) => Err(format!(
+            "the gateway's input {:?} is not an http(s) or ipfs:// URL",
+            job.input.uri
+        )),
+        Err(e) => Err(format!("the gateway's input: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(uri: &str) -> GatewayJob {
+        serde_json::from_value(serde_json::json!({"id": "g", "input": {"uri": uri}})).unwrap()
+    }
+
+    #[test]
+    fn only_urls_and_ipfs_content_are_taken_from_the_gateway() {
+        assert_eq!(
+            remote_input(&job("https://cdn.example/v.mp4")).unwrap(),
+            "https://cdn.example/v.mp4"
+        );
+        assert_eq!(
+            remote_input(&job(
+                "ipfs://QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"
+            ))
+            .unwrap(),
+            "ipfs://QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"
+        );
+        let refused = remote_input(&job("/etc/passwd")).unwrap_err();
+        assert!(
+            refused.contains("not an http(s) or ipfs:// URL"),
+            "{refused}"
+        );
+        assert!(remote_input(&job("ftp://x/v.mp4")).is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! The background services of Tank Encoder: what `tank daemon` and the
+//! desktop app run alongside the engine, until told to stop.
+//!
+//! - the scheduler and pin queue (`scheduler.rs`): queued jobs, jobs a
+//!   crashed or stopped `tank` left mid-way, and parked jobs whose wait is
+//!   over, run at most `[jobs] max_concurrent` at once;
+//! - the health monitor (`health.rs`) and alerts (`alerts.rs`): nodes
+//!   probed with hysteresis; down, recovered and spikes sent to webhooks;
+//! - audits (`audits.rs`) of finished jobs' replicas;
+//! - watch folders (`watch_folders.rs`): new videos queued;
+//! - the local node (`local_node.rs`): the operator's switch, supervision,
+//!   its history and alerts;
+//! - the 3Speak gateway worker (`gateway/`): work claimed, pinged and
+//!   reported.
+//!
+//! Each service is a struct built from the few engine handles it needs
+//! (the engine to run jobs, its store and events) and its own config
+//! section. Each runs as its own task, so a long job never delays a health
+//! probe. On shutdown, running jobs stop where they are (and resume at the
+//! next start); then gateway jobs that had not started encoding are given
+//! back.
+
+mod alerts;
+mod audits;
+mod gateway;
+mod health;
+mod local_node;
+mod scheduler;
+mod watch_folders;
+
+pub use alerts::{Alert, Alerts};
+pub use audits::Audits;
+pub use gateway::identity::{IdentitySource, IDENTITY_KEY};
+pub use gateway::{GatewayStatus, GATEWAY_HEALTH};
+pub use health::{HealthMonitor, NodeReport};
+pub use local_node::{LocalNodeAction, LocalNodeEvent, LocalNodeReport, LocalNodeService};
+pub use scheduler::Scheduler;
+pub use watch_folders::WatchFolders;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tank_engine::{Engine, EngineError};
+use tokio_util::sync::CancellationToken;
+
+use gateway::GatewayWorker;
+
+/// How often the scheduler looks for work.
+const QUEUE_TICK: Duration = Duration::from_secs(2);
+
+/// The services of one engine. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Daemon {
+    engine: Engine,
+    alerts: Alerts,
+    health: HealthMonitor,
+    audits: Audits,
+    local_node: LocalNodeService,
+}
+
+impl Daemon {
+    pub fn new(engine: Engine) -> Daemon {
+        let alerts = Alerts::new(
+            engine.config(),
+            engine.store().clone(),
+            engine.secrets().clone(),
+        );
+        Daemon {
+            health: HealthMonitor::new(engine.clone(), alerts.clone()),
+            audits: Audits::new(engine.clone(), alerts.clone()),
+            local_node: LocalNodeService::new(engine.clone(), alerts.clone()),
+            alerts,
+            engine,
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn alerts(&self) -> &Alerts {
+        &self.alerts
+    }
+
+    pub fn health(&self) -> &HealthMonitor {
+        &self.health
+    }
+
+    pub fn audits(&self) -> &Audits {
+        &self.audits
+    }
+
+    pub fn local_node(&self) -> &LocalNodeService {
+        &self.local_node
+    }
+
+    /// The gateway's settings, identity, health and latest claims.
+    pub fn gateway_status(&self, history: u32) -> Result<GatewayStatus, EngineError> {
+        gateway::status(&self.engine, history)
+    }
+
+    /// The encoder's gateway identity: its DID and where it came from.
+    pub fn identity(&self) -> Result<(String, IdentitySource), EngineError> {
+        let (identity, source) = gateway::identity::load(self.engine.secrets())?;
+        Ok((identity.did().to_owned(), source))
+    }
+
+    /// Runs every service until `shutdown` completes. Jobs in flight stop
+    /// where they are and resume at the next start. Fails at once when the
+    /// gateway is enabled but this encoder has no usable identity.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), EngineError> {
+        let engine = &self.engine;
+        let gateway = match engine.config().gateway.enabled {
+            true => Some(Arc::new(GatewayWorker::new(
+                engine,
+                self.health.clone(),
+                self.alerts.clone(),
+            )?)),
+            false => None,
+        };
+        let stop = CancellationToken::new();
+        let local = engine.local_node().is_some().then(|| {
+            let (local, stop) = (self.local_node.clone(), stop.clone());
+            tokio::spawn(async move { local.run(stop).await })
+        });
+        let scheduler = {
+            let (mut scheduler, stop) = (Scheduler::new(engine.clone()), stop.clone());
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(QUEUE_TICK);
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return scheduler.stop().await,
+                        _ = ticks.tick() => scheduler.round(),
+                    }
+                }
+            })
+        };
+        let gateway_task = gateway
+            .clone()
+            .map(|worker| tokio::spawn(worker.run(stop.clone())));
+        let folders = {
+            let (folders, stop) = (WatchFolders::new(engine.clone()), stop.clone());
+            tokio::spawn(async move { folders.run(stop).await })
+        };
+        let (health, audits, alerts) = (
+            self.health.clone(),
+            self.audits.clone(),
+            self.alerts.clone(),
+        );
+        let tasks = [
+            every(&stop, self.health.interval(), move || {
+                let health = health.clone();
+                async move { health.round().await }
+            }),
+            every(&stop, self.audits.interval(), move || {
+                let audits = audits.clone();
+                async move { audits.round().await }
+            }),
+            every(&stop, self.alerts.spike_interval(), move || {
+                let alerts = alerts.clone();
+                async move { alerts.check_spikes().await }
+            }),
+        ];
+        tracing::info!(
+            gateway = gateway.is_some(),
+            "daemon running: scheduler, health monitor, audits, alerts"
+        );
+        shutdown.await;
+        stop.cancel();
+        let _ = scheduler.await;
+        for task in tasks
+            .into_iter()
+            .chain([folders])
+            .chain(local)
+            .chain(gateway_task)
+        {
+            let _ = task.await;
+        }
+        if let Some(gateway) = gateway {
+            gateway.release_unstarted().await;
+        }
+        tracing::info!("daemon stopped");
+        Ok(())
+    }
+}
+
+/// Runs `round` now and then every `period`, until `stop`.
+fn every<F, Fut>(
+    stop: &CancellationToken,
+    period: Duration,
+    round: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = round() => {}
+            }
+        }
+    })
+}

@@ -1,0 +1,371 @@
+//! The job lifecycle: the one place a job moves. A run dispatches each
+//! working state to its stage, and every move, whatever asks for it (a
+//! stage's outcome, a retry, a parked job waking or expiring, a cancel),
+//! goes through [`Engine::commit`]: checked against the transition table
+//! ([`JobState::can_move_to`]), written as one compare-and-set transaction
+//! with the stage's outputs, and only then announced as a
+//! [`JobEvent::State`], so every move reaches the window at once.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tank_model::{JobEvent, JobId, JobInput, JobReport, JobState};
+use tank_store::{now_ms, Field, JobRow};
+
+use super::{Engine, StopOnDrop};
+use crate::error::EngineError;
+use crate::lock::JobLock;
+use crate::pinning::{self, policy};
+use crate::stages::{self, Outcome};
+
+/// A move of a job, as asked for.
+#[derive(Debug)]
+pub(super) enum Move {
+    /// A stage finished: on to `to`, with what the stage produced.
+    Advance {
+        to: JobState,
+        outputs: Vec<Field>,
+    },
+    Fail {
+        error: String,
+        retryable: bool,
+    },
+    /// Not enough replicas now: wait for the pin queue.
+    Park {
+        reason: String,
+        outputs: Vec<Field>,
+    },
+    Cancel {
+        reason: String,
+    },
+    /// An operator's retry: back to the stage the job stopped in.
+    Retry {
+        to: JobState,
+    },
+    /// A parked job's wait is over: pinning again.
+    Wake,
+    /// A parked job waited `park_for`: it fails, retryable.
+    Expire {
+        error: String,
+    },
+}
+
+impl Move {
+    fn target(&self) -> JobState {
+        match self {
+            Move::Advance { to, .. } | Move::Retry { to } => *to,
+            Move::Fail { .. } | Move::Expire { .. } => JobState::Failed,
+            Move::Park { .. } => JobState::AwaitingReplicas,
+            Move::Cancel { .. } => JobState::Cancelled,
+            Move::Wake => JobState::Pinning,
+        }
+    }
+}
+
+impl Engine {
+    /// Runs a job from wherever it stands to `done`, `failed` or
+    /// `awaiting_replicas`. Dropping the returned future stops the job where
+    /// it is (FFmpeg is killed); it resumes from its last committed state.
+    pub async fn run(&self, id: JobId) -> Result<JobReport, EngineError> {
+        let inner = &self.inner;
+        let work_dir = PathBuf::from(inner.store.job(id)?.work_dir);
+        let _lock = JobLock::try_take(&work_dir)?.ok_or(EngineError::JobBusy(id))?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let _stop_on_drop = StopOnDrop(cancel.clone());
+        let run = inner.controls.register(id);
+        loop {
+            let job = inner.store.job(id)?;
+            if job.state.is_resting() {
+                break;
+            }
+            let from = job.state;
+            let remote = JobInput::from_stored(&job.input).is_remote();
+            let outcome = tokio::select! {
+                outcome = self.run_stage(job, cancel.clone()) => outcome,
+                // Paused or cancelled: the stage is dropped where it is.
+                _ = run.stop.cancelled() => Outcome::Stopped,
+            };
+            let change = match outcome {
+                Outcome::Done(outputs) => Move::Advance {
+                    to: from
+                        .after_success(remote)
+                        .expect("a working state has a next state"),
+                    outputs,
+                },
+                Outcome::Park { reason, fields } => Move::Park {
+                    reason,
+                    outputs: fields,
+                },
+                Outcome::Fail { error, retryable } => Move::Fail { error, retryable },
+                Outcome::Stopped => return Err(EngineError::Stopped(id)),
+            };
+            if self.commit(id, from, change)? == JobState::Done && !inner.config.jobs.keep_output {
+                self.drop_output(id)?;
+            }
+        }
+        self.report(id)
+    }
+
+    /// The stage of `job`'s state.
+    async fn run_stage(&self, job: JobRow, cancel: Arc<AtomicBool>) -> Outcome {
+        let stage = self.stage(job, cancel);
+        match stage.job.state {
+            // A queued job's only work is to say where its source is.
+            JobState::Queued => match JobInput::from_stored(&stage.job.input) {
+                JobInput::File(path) => {
+                    Outcome::Done(vec![Field::SourcePath(path.display().to_string())])
+                }
+                _ => Outcome::Done(vec![]),
+            },
+            JobState::Downloading => stages::download::run(&stage).await,
+            JobState::Probing => stages::encode::probe_source(&stage).await,
+            JobState::Encoding => stages::encode::encode(&stage).await,
+            JobState::Uploading => stages::upload::run(&stage).await,
+            JobState::Pinning => pinning::run(&stage).await,
+            JobState::Verifying => stages::verify::run(&stage).await,
+            JobState::Done
+            | JobState::Failed
+            | JobState::Cancelled
+            | JobState::AwaitingReplicas => {
+                unreachable!("resting states have no stage")
+            }
+        }
+    }
+
+    /// Moves job `id` from `from`: checked against the transition table,
+    /// committed (compare-and-set, with the move's outputs), then announced.
+    /// Returns the state the job is in now.
+    pub(super) fn commit(
+        &self,
+        id: JobId,
+        from: JobState,
+        change: Move,
+    ) -> Result<JobState, EngineError> {
+        let store = &self.inner.store;
+        let pinning = &self.inner.config.pinning;
+        let to = change.target();
+        if !from.can_move_to(to) {
+            return Err(EngineError::IllegalMove { id, from, to });
+        }
+        let detail = match change {
+            Move::Advance { outputs, .. } => {
+                store.transition(id, from, to, &outputs)?;
+                tracing::info!(job = id, %from, %to, "job moved on");
+                None
+            }
+            Move::Retry { .. } => {
+                store.transition(id, from, to, &[])?;
+                tracing::info!(job = id, %from, %to, "job retried");
+                Some("retried".to_owned())
+            }
+            Move::Wake => {
+                store.transition(id, from, to, &[])?;
+                tracing::info!(job = id, "trying a parked job again");
+                Some("trying again for the quorum".to_owned())
+            }
+            Move::Fail { error, retryable } => {
+                store.fail(id, from, &error, retryable)?;
+                tracing::warn!(job = id, stage = %from, retryable, error, "job failed");
+                Some(error)
+            }
+            Move::Expire { error } => {
+                store.fail(id, from, &error, true)?;
+                tracing::warn!(job = id, error, "parked job gave up");
+                Some(error)
+            }
+            Move::Park { reason, outputs } => {
+                let wait = policy::park_wait(pinning, store.park_rounds(id)? + 1);
+                let next = now_ms() + wait.as_millis() as i64;
+                store.park(id, from, &reason, next, &outputs)?;
+                tracing::warn!(job = id, %reason, retry_in = %humantime::format_duration(wait), "job parked");
+                Some(reason)
+            }
+            Move::Cancel { reason } => {
+                store.cancel(id, from, &reason)?;
+                tracing::info!(job = id, %from, "job cancelled");
+                Some(reason)
+            }
+        };
+        self.inner.events.send(JobEvent::State {
+            job: id,
+            state: to,
+            detail,
+        });
+        Ok(to)
+    }
+
+    /// Sends a failed (retryable) or parked job back to the stage it stopped in.
+    pub fn retry(&self, id: JobId) -> Result<(), EngineError> {
+        let job = self.inner.store.job(id)?;
+        if !matches!(job.state, JobState::Failed | JobState::AwaitingReplicas) {
+            return Err(EngineError::NotFailed {
+                id,
+                state: job.state,
+            });
+        }
+        if job.retryable != Some(true) {
+            return Err(EngineError::NotRetryable(id));
+        }
+        let to = job.failed_stage.unwrap_or(JobState::Queued);
+        self.commit(id, job.state, Move::Retry { to })?;
+        Ok(())
+    }
+
+    /// Gives every parked job whose wait is over another round, by moving
+    /// it back to `pinning` (whoever runs jobs then runs it). A job that has
+    /// waited longer than `park_for` fails instead, retryable. Returns the
+    /// jobs woken.
+    pub fn wake_parked(&self) -> Result<Vec<JobId>, EngineError> {
+        let pinning = &self.inner.config.pinning;
+        let now = now_ms();
+        let mut woken = Vec::new();
+        for parked in self.inner.store.due_parked(now)? {
+            // Only one process gives a job its round.
+            let Some(_lock) = JobLock::try_take(Path::new(&parked.work_dir))? else {
+                continue;
+            };
+            let waited = Duration::from_millis((now - parked.since).max(0) as u64);
+            if policy::park_expired(pinning, waited) {
+                let error = format!(
+                    "gave up after waiting {} for enough replicas; `tank retry {}` tries again",
+                    humantime::format_duration(pinning.park_for),
+                    parked.id
+                );
+                self.commit(
+                    parked.id,
+                    JobState::AwaitingReplicas,
+                    Move::Expire { error },
+                )?;
+                continue;
+            }
+            self.commit(parked.id, JobState::AwaitingReplicas, Move::Wake)?;
+            woken.push(parked.id);
+        }
+        Ok(woken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tank_config::Config;
+    use tank_model::{JobEvent, JobId, JobState};
+    use tank_store::now_ms;
+    use tokio::sync::broadcast::Receiver;
+
+    use super::Move;
+    use crate::engine::Engine;
+    use crate::error::EngineError;
+    use crate::test_support::engine_with_job;
+
+    /// The next state event on `events`, or a panic naming what was wanted.
+    fn next_state(events: &mut Receiver<JobEvent>) -> (JobId, JobState, Option<String>) {
+        match events.try_recv() {
+            Ok(JobEvent::State { job, state, detail }) => (job, state, detail),
+            other => panic!("expected a state event, got {other:?}"),
+        }
+    }
+
+    /// Job `id`, moved (by the store, as a crashed run would leave it) to
+    /// `pinning` and parked there, due now.
+    fn park_due(engine: &Engine, id: JobId) {
+        let store = engine.store();
+        store
+            .transition(id, JobState::Queued, JobState::Pinning, &[])
+            .unwrap();
+        store
+            .park(id, JobState::Pinning, "1 of 2 replicas", now_ms() - 1, &[])
+            .unwrap();
+    }
+
+    #[test]
+    fn a_retry_is_announced_with_the_state_it_returns_to() {
+        let (_dir, engine, id) = engine_with_job();
+        engine
+            .store()
+            .transition(id, JobState::Queued, JobState::Uploading, &[])
+            .unwrap();
+        engine
+            .store()
+            .fail(id, JobState::Uploading, "node refused", true)
+            .unwrap();
+        let mut events = engine.events().subscribe();
+
+        engine.retry(id).unwrap();
+
+        assert_eq!(engine.store().job(id).unwrap().state, JobState::Uploading);
+        assert_eq!(
+            next_state(&mut events),
+            (id, JobState::Uploading, Some("retried".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_parked_job_waking_up_is_announced() {
+        let (_dir, engine, id) = engine_with_job();
+        park_due(&engine, id);
+        let mut events = engine.events().subscribe();
+
+        assert_eq!(engine.wake_parked().unwrap(), vec![id]);
+
+        assert_eq!(engine.store().job(id).unwrap().state, JobState::Pinning);
+        let (job, state, _) = next_state(&mut events);
+        assert_eq!((job, state), (id, JobState::Pinning));
+    }
+
+    #[test]
+    fn a_parked_job_that_waited_too_long_fails_retryable_and_is_announced() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.pinning.park_for = Duration::from_millis(1);
+        let engine = Engine::open(config, dir.path()).unwrap();
+        let id = engine
+            .store()
+            .create_job("/videos/talk.mp4", engine.jobs_root())
+            .unwrap();
+        park_due(&engine, id);
+        std::thread::sleep(Duration::from_millis(5));
+        let mut events = engine.events().subscribe();
+
+        assert_eq!(engine.wake_parked().unwrap(), Vec::<JobId>::new());
+
+        let job = engine.store().job(id).unwrap();
+        assert_eq!(job.state, JobState::Failed);
+        assert_eq!(job.retryable, Some(true));
+        let (event_job, state, detail) = next_state(&mut events);
+        assert_eq!((event_job, state), (id, JobState::Failed));
+        let detail = detail.unwrap();
+        assert!(detail.contains(&format!("tank retry {id}")), "{detail}");
+    }
+
+    #[test]
+    fn a_move_outside_the_transition_table_is_refused_and_changes_nothing() {
+        let (_dir, engine, id) = engine_with_job();
+        let mut events = engine.events().subscribe();
+
+        let error = engine
+            .commit(
+                id,
+                JobState::Queued,
+                Move::Advance {
+                    to: JobState::Done,
+                    outputs: vec![],
+                },
+            )
+            .unwrap_err();
+
+        assert!(matches!(
+            error,
+            EngineError::IllegalMove {
+                from: JobState::Queued,
+                to: JobState::Done,
+                ..
+            }
+        ));
+        assert_eq!(engine.store().job(id).unwrap().state, JobState::Queued);
+        assert!(events.try_recv().is_err(), "nothing is announced");
+    }
+}

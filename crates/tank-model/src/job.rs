@@ -1,0 +1,166 @@
+//! A job's identity and its input: what the operator gave, parsed and
+//! stored.
+
+use std::path::PathBuf;
+
+use url::Url;
+
+/// A job's number, unique in one data directory.
+pub type JobId = i64;
+
+/// Where a job's video comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobInput {
+    /// A local file (absolute path).
+    File(PathBuf),
+    /// An http(s) URL, downloaded into the job's folder.
+    Url(Url),
+    /// Content on IPFS (`ipfs://<cid>[/<path>]`, or a bare CID), fetched
+    /// from the configured gateways, else the local node.
+    Ipfs { cid: String, path: String },
+}
+
+/// An input that cannot become a job.
+#[derive(Debug, thiserror::Error)]
+#[error("input {input:?}: {reason}")]
+pub struct InputError {
+    pub input: String,
+    pub reason: String,
+}
+
+impl JobInput {
+    /// A URL with a scheme, else a path (made absolute against `cwd`).
+    pub fn parse(text: &str, cwd: &std::path::Path) -> Result<JobInput, InputError> {
+        let refuse = |reason: &str| InputError {
+            input: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if text.trim().is_empty() {
+            return Err(refuse("is empty"));
+        }
+        if let Some(rest) = text.strip_prefix("ipfs://") {
+            return ipfs_input(rest)
+                .ok_or_else(|| refuse("does not start with a CID after ipfs://"));
+        }
+        // A Windows drive letter (C:\...) parses as a URL scheme; it is a path.
+        if text.contains("://") {
+            let url = Url::parse(text).map_err(|e| refuse(&format!("is not a valid URL ({e})")))?;
+            return match url.scheme() {
+                "http" | "https" => Ok(JobInput::Url(url)),
+                other => Err(refuse(&format!(
+                    "the {other}:// scheme is not supported (use a local file, an http(s) URL or ipfs://<cid>)"
+                ))),
+            };
+        }
+        let path = cwd.join(text);
+        match ipfs_input(text) {
+            // A bare CID, unless a file happens to have that name.
+            Some(ipfs) if !path.exists() => Ok(ipfs),
+            _ => Ok(JobInput::File(path)),
+        }
+    }
+
+    /// How the input is stored and shown.
+    pub fn to_text(&self) -> String {
+        match self {
+            JobInput::File(path) => path.display().to_string(),
+            JobInput::Url(url) => url.to_string(),
+            JobInput::Ipfs { cid, path } if path.is_empty() => format!("ipfs://{cid}"),
+            JobInput::Ipfs { cid, path } => format!("ipfs://{cid}/{path}"),
+        }
+    }
+
+    /// Reads back what [`Self::to_text`] stored.
+    pub fn from_stored(text: &str) -> JobInput {
+        if let Some(ipfs) = text.strip_prefix("ipfs://").and_then(ipfs_input) {
+            return ipfs;
+        }
+        match Url::parse(text) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => JobInput::Url(url),
+            _ => JobInput::File(PathBuf::from(text)),
+        }
+    }
+
+    /// Whether the input has to be fetched before it can be probed.
+    pub fn is_remote(&self) -> bool {
+        !matches!(self, JobInput::File(_))
+    }
+}
+
+/// `<cid>[/<path>]` as an IPFS input, when it starts with a CID.
+fn ipfs_input(text: &str) -> Option<JobInput> {
+    let (cid, path) = text.split_once('/').unwrap_or((text, ""));
+    looks_like_cid(cid).then(|| JobInput::Ipfs {
+        cid: cid.to_owned(),
+        path: path.trim_matches('/').to_owned(),
+    })
+}
+
+/// CIDv0 (`Qm` and 44 base58 characters) or CIDv1 in base32 (`b` and at
+/// least 58 lowercase base32 characters, e.g. `bafy…`).
+fn looks_like_cid(text: &str) -> bool {
+    let base58 = |c: char| c.is_ascii_alphanumeric() && !matches!(c, '0' | 'O' | 'I' | 'l');
+    let base32 = |c: char| c.is_ascii_lowercase() || ('2'..='7').contains(&c);
+    match text.as_bytes().first() {
+        Some(b'Q') => text.len() == 46 && text.starts_with("Qm") && text.chars().all(base58),
+        Some(b'b') => text.len() >= 59 && text.chars().all(base32),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn inputs_are_files_or_http_urls() {
+        let cwd = Path::new("/home/op");
+        assert_eq!(
+            JobInput::parse("clips/a.mp4", cwd).unwrap(),
+            JobInput::File("/home/op/clips/a.mp4".into())
+        );
+        assert_eq!(
+            JobInput::parse("/abs/b.mov", cwd).unwrap(),
+            JobInput::File("/abs/b.mov".into())
+        );
+        assert!(matches!(
+            JobInput::parse("https://cdn.example/v.mp4", cwd).unwrap(),
+            JobInput::Url(_)
+        ));
+        let err = JobInput::parse("ftp://host/v.mp4", cwd).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "input \"ftp://host/v.mp4\": the ftp:// scheme is not supported (use a local file, an http(s) URL or ipfs://<cid>)"
+        );
+    }
+
+    #[test]
+    fn ipfs_inputs_are_urls_or_bare_cids() {
+        let cwd = Path::new("/nonexistent");
+        let cid = "QmSiG8TFyRN5MT1QFHrYLoJmwJnQZ3GxR1ywtwtDAzSaxq";
+        let with_path = JobInput::parse(&format!("ipfs://{cid}/talk.mp4"), cwd).unwrap();
+        assert_eq!(
+            with_path,
+            JobInput::Ipfs {
+                cid: cid.into(),
+                path: "talk.mp4".into()
+            }
+        );
+        assert_eq!(JobInput::from_stored(&with_path.to_text()), with_path);
+        assert!(matches!(
+            JobInput::parse(cid, cwd).unwrap(),
+            JobInput::Ipfs { .. }
+        ));
+        let v1 = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+        assert!(matches!(
+            JobInput::parse(v1, cwd).unwrap(),
+            JobInput::Ipfs { .. }
+        ));
+        assert!(JobInput::parse("ipfs://not-a-cid", cwd).is_err());
+        assert!(matches!(
+            JobInput::parse("QmTooShort", cwd).unwrap(),
+            JobInput::File(_)
+        ));
+    }
+}

@@ -1,0 +1,190 @@
+//! The job state machine: the states, which moves between them are legal,
+//! and what follows each stage's outcome. The engine's lifecycle is the
+//! only code that moves a job, and it asks this table first.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a job is. Every change is committed before the work of the next
+/// state starts, so after a crash a job resumes at the state it was in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum JobState {
+    Queued,
+    Downloading,
+    Probing,
+    Encoding,
+    Uploading,
+    Pinning,
+    Verifying,
+    /// Durable on fewer nodes than the quorum; the pin queue keeps trying.
+    AwaitingReplicas,
+    Done,
+    Failed,
+    /// Stopped for good on purpose (e.g. a gateway job given back to the
+    /// gateway); the reason is in `error`.
+    Cancelled,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 11] = [
+        JobState::Queued,
+        JobState::Downloading,
+        JobState::Probing,
+        JobState::Encoding,
+        JobState::Uploading,
+        JobState::Pinning,
+        JobState::Verifying,
+        JobState::AwaitingReplicas,
+        JobState::Done,
+        JobState::Failed,
+        JobState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Downloading => "downloading",
+            JobState::Probing => "probing",
+            JobState::Encoding => "encoding",
+            JobState::Uploading => "uploading",
+            JobState::Pinning => "pinning",
+            JobState::Verifying => "verifying",
+            JobState::AwaitingReplicas => "awaiting_replicas",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JobState> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// No more work will happen without someone asking (retry).
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobState::Done | JobState::Failed | JobState::Cancelled
+        )
+    }
+
+    /// A run stops here: finished, or parked for the pin queue.
+    pub fn is_resting(self) -> bool {
+        self.is_terminal() || self == JobState::AwaitingReplicas
+    }
+
+    /// A state with a stage to run (`queued` included: its stage decides
+    /// where the input comes from).
+    pub fn is_working(self) -> bool {
+        !self.is_resting()
+    }
+
+    /// Where a job goes when this state's stage succeeds. A queued job's
+    /// input decides: a remote one is downloaded first. `None` for resting
+    /// states, which have no stage.
+    pub fn after_success(self, remote_input: bool) -> Option<JobState> {
+        Some(match self {
+            JobState::Queued if remote_input => JobState::Downloading,
+            JobState::Queued | JobState::Downloading => JobState::Probing,
+            JobState::Probing => JobState::Encoding,
+            JobState::Encoding => JobState::Uploading,
+            JobState::Uploading => JobState::Pinning,
+            JobState::Pinning => JobState::Verifying,
+            JobState::Verifying => JobState::Done,
+            JobState::AwaitingReplicas
+            | JobState::Done
+            | JobState::Failed
+            | JobState::Cancelled => return None,
+        })
+    }
+
+    /// Whether a job may move from `self` to `to`: the transition table.
+    ///
+    /// - a stage succeeds: the next state ([`Self::after_success`]);
+    /// - a working or parked job fails or is cancelled;
+    /// - pinning parks for want of replicas, and a parked job wakes to
+    ///   pinning again;
+    /// - a failed or parked job is retried, back to any working state (the
+    ///   stage it stopped in).
+    pub fn can_move_to(self, to: JobState) -> bool {
+        let retryable = matches!(self, JobState::Failed | JobState::AwaitingReplicas);
+        match to {
+            JobState::Failed | JobState::Cancelled => {
+                self.is_working() || self == JobState::AwaitingReplicas
+            }
+            JobState::AwaitingReplicas => self == JobState::Pinning,
+            _ if retryable && to.is_working() => true,
+            _ => [true, false]
+                .into_iter()
+                .any(|remote| self.after_success(remote) == Some(to)),
+        }
+    }
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_through_their_names() {
+        for state in JobState::ALL {
+            assert_eq!(JobState::parse(state.as_str()), Some(state));
+        }
+    }
+
+    #[test]
+    fn each_stage_leads_to_the_next_and_a_remote_input_is_downloaded_first() {
+        use JobState::*;
+        let path = |remote| {
+            let mut states = vec![Queued];
+            while let Some(next) = states.last().unwrap().after_success(remote) {
+                states.push(next);
+            }
+            states
+        };
+        assert_eq!(
+            path(true),
+            [
+                Queued,
+                Downloading,
+                Probing,
+                Encoding,
+                Uploading,
+                Pinning,
+                Verifying,
+                Done
+            ]
+        );
+        assert_eq!(
+            path(false),
+            [Queued, Probing, Encoding, Uploading, Pinning, Verifying, Done]
+        );
+    }
+
+    #[test]
+    fn the_table_allows_only_the_documented_moves() {
+        use JobState::*;
+        let legal = |from: JobState, to: JobState| from.can_move_to(to);
+        assert!(legal(Encoding, Uploading) && !legal(Encoding, Pinning));
+        assert!(legal(Pinning, AwaitingReplicas) && !legal(Encoding, AwaitingReplicas));
+        assert!(legal(AwaitingReplicas, Pinning), "a parked job wakes");
+        assert!(legal(AwaitingReplicas, Failed), "a parked job expires");
+        assert!(legal(Failed, Uploading) && legal(Failed, Queued), "retry");
+        assert!(
+            !legal(Done, Queued) && !legal(Cancelled, Queued),
+            "terminal"
+        );
+        assert!(!legal(Done, Failed) && !legal(Failed, Cancelled));
+        assert!(!legal(Failed, Done) && !legal(Queued, Done));
+        for state in JobState::ALL {
+            assert_eq!(legal(state, Cancelled), !state.is_terminal(), "{state}");
+        }
+    }
+}
