@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use tank_config::{ConfigError, FieldError, SecretError};
+use tank_daemon::DaemonError;
 use tank_engine::EngineError;
 use ts_rs::TS;
 
@@ -61,7 +62,7 @@ impl AppError {
 impl From<EngineError> for AppError {
     fn from(error: EngineError) -> AppError {
         let code = match &error {
-            EngineError::Config(_) | EngineError::Identity(_) => ErrorCode::Config,
+            EngineError::Config(_) => ErrorCode::Config,
             EngineError::Input(_) => ErrorCode::InvalidInput,
             EngineError::NoNodes => ErrorCode::NoNodes,
             _ if error.is_no_such_job() => ErrorCode::NoSuchJob,
@@ -72,8 +73,19 @@ impl From<EngineError> for AppError {
             | EngineError::NotRunning { .. }
             | EngineError::NotDone { .. }
             | EngineError::Stopped(_)
-            | EngineError::IllegalMove { .. }
-            | EngineError::LocalNodeDisabled => ErrorCode::WrongState,
+            | EngineError::IllegalMove { .. } => ErrorCode::WrongState,
+        };
+        AppError::new(code, error.to_string())
+    }
+}
+
+impl From<DaemonError> for AppError {
+    fn from(error: DaemonError) -> AppError {
+        let code = match error {
+            DaemonError::Engine(e) => return e.into(),
+            DaemonError::Store(_) => ErrorCode::Storage,
+            DaemonError::Identity(_) => ErrorCode::Config,
+            DaemonError::LocalNodeDisabled => ErrorCode::WrongState,
         };
         AppError::new(code, error.to_string())
     }

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use tank_config::AuditConfig;
-use tank_engine::{Engine, EngineError};
+use tank_engine::Engine;
+
+use crate::error::DaemonError;
 use tank_model::{AuditOutcome, AuditRecord, JobId};
 
 use crate::alerts::{Alert, Alerts};
@@ -41,7 +43,7 @@ impl Audits {
     }
 
     /// Audits `sample` finished jobs picked at random.
-    pub async fn audit(&self, sample: u32) -> Result<Vec<AuditRecord>, EngineError> {
+    pub async fn audit(&self, sample: u32) -> Result<Vec<AuditRecord>, DaemonError> {
         let mut records = Vec::new();
         for id in self.engine.store().sample_done_jobs(sample)? {
             records.extend(self.audit_job(id).await?);
@@ -51,7 +53,7 @@ impl Audits {
 
     /// Verifies every replica of one finished job; a replica that could
     /// not be restored is alerted.
-    pub async fn audit_job(&self, id: JobId) -> Result<Vec<AuditRecord>, EngineError> {
+    pub async fn audit_job(&self, id: JobId) -> Result<Vec<AuditRecord>, DaemonError> {
         let records = self.engine.audit_job(id).await?;
         for record in &records {
             if record.outcome == AuditOutcome::Missing {

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tank_config::HealthConfig;
-use tank_engine::{Engine, EngineError, Node, NodeStatus};
+use tank_engine::{Engine, Node, NodeStatus};
+
+use crate::error::DaemonError;
 use tank_ipfs::KuboClient;
 use tank_model::{HealthChange, HealthRow, HealthSample, HealthState, JobEvent};
 use tank_store::{now_ms, MonitorState, Store};
@@ -147,7 +149,7 @@ impl HealthMonitor {
     }
 
     /// Each node's state as the monitor last saw it, without asking anyone.
-    pub fn monitored_health(&self) -> Result<Vec<HealthRow>, EngineError> {
+    pub fn monitored_health(&self) -> Result<Vec<HealthRow>, DaemonError> {
         Ok(self.store().health_rows()?)
     }
 

@@ -22,6 +22,7 @@
 
 mod alerts;
 mod audits;
+mod error;
 mod gateway;
 mod health;
 mod local_node;
@@ -30,6 +31,7 @@ mod watch_folders;
 
 pub use alerts::{Alert, Alerts};
 pub use audits::Audits;
+pub use error::DaemonError;
 pub use gateway::identity::{IdentitySource, IDENTITY_KEY};
 pub use gateway::{GatewayStatus, GATEWAY_HEALTH};
 pub use health::{HealthMonitor, NodeReport};
@@ -41,7 +43,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tank_engine::{Engine, EngineError};
+use tank_engine::Engine;
 use tokio_util::sync::CancellationToken;
 
 use gateway::GatewayWorker;
@@ -96,12 +98,12 @@ impl Daemon {
     }
 
     /// The gateway's settings, identity, health and latest claims.
-    pub fn gateway_status(&self, history: u32) -> Result<GatewayStatus, EngineError> {
+    pub fn gateway_status(&self, history: u32) -> Result<GatewayStatus, DaemonError> {
         gateway::status(&self.engine, history)
     }
 
     /// The encoder's gateway identity: its DID and where it came from.
-    pub fn identity(&self) -> Result<(String, IdentitySource), EngineError> {
+    pub fn identity(&self) -> Result<(String, IdentitySource), DaemonError> {
         let (identity, source) = gateway::identity::load(self.engine.secrets())?;
         Ok((identity.did().to_owned(), source))
     }
@@ -109,7 +111,7 @@ impl Daemon {
     /// Runs every service until `shutdown` completes. Jobs in flight stop
     /// where they are and resume at the next start. Fails at once when the
     /// gateway is enabled but this encoder has no usable identity.
-    pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), EngineError> {
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
         let engine = &self.engine;
         let gateway = match engine.config().gateway.enabled {
             true => Some(Arc::new(GatewayWorker::new(

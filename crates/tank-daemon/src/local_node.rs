@@ -9,7 +9,9 @@ use tank_node::{LocalStatus, NodeEvent};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use tank_engine::{Engine, EngineError};
+use tank_engine::Engine;
+
+use crate::error::DaemonError;
 use tank_node::LocalNode;
 
 use crate::alerts::{Alert, Alerts};
@@ -82,9 +84,9 @@ impl LocalNodeService {
 
     /// Starts, stops or restarts the local node run by this daemon
     /// (`tank daemon` or the desktop app).
-    pub fn action(&self, action: LocalNodeAction) -> Result<(), EngineError> {
+    pub fn action(&self, action: LocalNodeAction) -> Result<(), DaemonError> {
         if self.local_node().is_none() {
-            return Err(EngineError::LocalNodeDisabled);
+            return Err(DaemonError::LocalNodeDisabled);
         }
         tracing::info!(?action, "local node: asked by the operator");
         self.switch.send_modify(|wanted| {
@@ -95,8 +97,8 @@ impl LocalNodeService {
     }
 
     /// The local node's state, its latest events and the end of its log.
-    pub async fn report(&self, log_lines: usize) -> Result<LocalNodeReport, EngineError> {
-        let local = self.local_node().ok_or(EngineError::LocalNodeDisabled)?;
+    pub async fn report(&self, log_lines: usize) -> Result<LocalNodeReport, DaemonError> {
+        let local = self.local_node().ok_or(DaemonError::LocalNodeDisabled)?;
         let events = self
             .events(20)?
             .into_iter()
@@ -190,7 +192,7 @@ impl LocalNodeService {
     }
 
     /// The latest local node events, newest first.
-    pub fn events(&self, limit: u32) -> Result<Vec<(String, NodeEvent)>, EngineError> {
+    pub fn events(&self, limit: u32) -> Result<Vec<(String, NodeEvent)>, DaemonError> {
         Ok(self.engine.store().node_events(limit)?)
     }
 }

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use tank_config::Config;
-use tank_daemon::{Daemon, LocalNodeAction, LocalNodeReport};
-use tank_engine::{Engine, EngineError};
+use tank_daemon::{Daemon, DaemonError, LocalNodeAction, LocalNodeReport};
+use tank_engine::Engine;
 use tank_testkit::{free_port, kubo_standin};
 
 fn config_with_local_node() -> Config {
@@ -113,6 +113,6 @@ fn without_a_local_node_the_actions_say_how_to_enable_it() {
         .local_node()
         .action(LocalNodeAction::Start)
         .unwrap_err();
-    assert!(matches!(error, EngineError::LocalNodeDisabled));
+    assert!(matches!(error, DaemonError::LocalNodeDisabled));
     assert!(error.to_string().contains("[local_node]"), "{error}");
 }

@@ -41,10 +41,6 @@ pub enum EngineError {
     },
     #[error("job {0} was stopped before it finished; `tank resume` continues it")]
     Stopped(JobId),
-    #[error("gateway identity: {0}")]
-    Identity(String),
-    #[error("the local node is not enabled: turn it on in Settings or set `enabled = true` under [local_node]")]
-    LocalNodeDisabled,
 }
 
 impl EngineError {

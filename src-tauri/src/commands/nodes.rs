@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use tank_config::{NodeSettings, Secrets};
-use tank_daemon::{LocalNodeAction, LocalNodeReport, NodeReport};
-use tank_engine::{EngineError, NodeStatus};
+use tank_daemon::{DaemonError, LocalNodeAction, LocalNodeReport, NodeReport};
+use tank_engine::NodeStatus;
 use tauri::State;
 
 use crate::error::{AppError, AppResult};
@@ -48,7 +48,7 @@ pub async fn test_node(
 pub async fn local_node(runtime: State<'_, Runtime>) -> AppResult<Option<LocalNodeReport>> {
     match runtime.daemon()?.local_node().report(LOCAL_LOG_LINES).await {
         Ok(report) => Ok(Some(report)),
-        Err(EngineError::LocalNodeDisabled) => Ok(None),
+        Err(DaemonError::LocalNodeDisabled) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use tank_config::{Config, Paths};
+use tank_daemon::DaemonError;
 use tank_engine::{Engine, EngineError};
 use tank_model::{JobId, JobReport, JobState};
 
@@ -38,6 +39,15 @@ impl From<EngineError> for Failure {
             EngineError::Config(_) | EngineError::Input(_) | EngineError::NoNodes => {
                 Failure::Usage(e.to_string())
             }
+            other => Failure::Runtime(other.to_string()),
+        }
+    }
+}
+
+impl From<DaemonError> for Failure {
+    fn from(e: DaemonError) -> Failure {
+        match e {
+            DaemonError::Engine(e) => e.into(),
             other => Failure::Runtime(other.to_string()),
         }
     }

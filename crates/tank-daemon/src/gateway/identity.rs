@@ -13,8 +13,8 @@
 use serde::Serialize;
 use tank_gateway::Identity;
 
+use crate::error::DaemonError;
 use tank_config::{SecretError, Secrets};
-use tank_engine::EngineError;
 
 /// The keyring entry of the identity's seed.
 pub const IDENTITY_KEY: &str = "identity:ed25519";
@@ -32,13 +32,13 @@ pub enum IdentitySource {
 }
 
 /// The identity, from the environment, the keyring, or made now.
-pub fn load(secrets: &Secrets) -> Result<(Identity, IdentitySource), EngineError> {
+pub fn load(secrets: &Secrets) -> Result<(Identity, IdentitySource), DaemonError> {
     let from_env = std::env::var("ENCODER_PRIVATE_KEY")
         .ok()
         .filter(|v| !v.trim().is_empty());
     let stored = match secrets.get(IDENTITY_KEY) {
         Ok(seed) => Some(Identity::from_base64(seed.expose()).map_err(|e| {
-            EngineError::Identity(format!(
+            DaemonError::Identity(format!(
                 "the keyring entry {IDENTITY_KEY} is damaged ({e}); delete it with `tank secret delete {IDENTITY_KEY}` or set ENCODER_PRIVATE_KEY"
             ))
         })?),
@@ -48,11 +48,11 @@ pub fn load(secrets: &Secrets) -> Result<(Identity, IdentitySource), EngineError
             tracing::debug!(%e, "no keyring; using ENCODER_PRIVATE_KEY");
             None
         }
-        Err(e) => return Err(EngineError::Identity(e.to_string())),
+        Err(e) => return Err(DaemonError::Identity(e.to_string())),
     };
     if let Some(text) = from_env {
         let identity = Identity::from_base64(&text)
-            .map_err(|e| EngineError::Identity(format!("ENCODER_PRIVATE_KEY: {e}")))?;
+            .map_err(|e| DaemonError::Identity(format!("ENCODER_PRIVATE_KEY: {e}")))?;
         match &stored {
             None => {
                 if let Err(e) = secrets.set(IDENTITY_KEY, &identity.to_base64()) {
@@ -71,11 +71,11 @@ pub fn load(secrets: &Secrets) -> Result<(Identity, IdentitySource), EngineError
     if let Some(identity) = stored {
         return Ok((identity, IdentitySource::Keyring));
     }
-    let identity = Identity::generate().map_err(|e| EngineError::Identity(e.to_string()))?;
+    let identity = Identity::generate().map_err(|e| DaemonError::Identity(e.to_string()))?;
     secrets
         .set(IDENTITY_KEY, &identity.to_base64())
         .map_err(|e| {
-            EngineError::Identity(format!(
+            DaemonError::Identity(format!(
                 "cannot keep a new identity ({e}); set ENCODER_PRIVATE_KEY to a base64 32-byte seed instead"
             ))
         })?;

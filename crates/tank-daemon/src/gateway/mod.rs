@@ -36,7 +36,9 @@ use tank_gateway::{EncoderGateway, GatewayError};
 use tokio_util::sync::CancellationToken;
 
 use tank_config::{GatewayConfig, GatewayMode};
-use tank_engine::{Engine, EngineError};
+use tank_engine::Engine;
+
+use crate::error::DaemonError;
 use tank_model::{GatewayClaim, HealthRow, HealthSample, HealthState};
 use tank_store::now_ms;
 
@@ -87,7 +89,7 @@ impl GatewayWorker {
         engine: &Engine,
         monitor: HealthMonitor,
         alerts: Alerts,
-    ) -> Result<GatewayWorker, EngineError> {
+    ) -> Result<GatewayWorker, DaemonError> {
         let config = &engine.config().gateway;
         let (identity, _) = identity::load(engine.secrets())?;
         tracing::info!(did = identity.did(), gateway = %tank_ipfs::redacted(&config.url), "gateway identity");
@@ -200,7 +202,7 @@ impl GatewayWorker {
 }
 
 /// The gateway's settings, identity, health and latest claims.
-pub(crate) fn status(engine: &Engine, history: u32) -> Result<GatewayStatus, EngineError> {
+pub(crate) fn status(engine: &Engine, history: u32) -> Result<GatewayStatus, DaemonError> {
     let config = &engine.config().gateway;
     let (identity, source) = identity::load(engine.secrets())?;
     let health = engine

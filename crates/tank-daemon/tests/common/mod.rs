@@ -10,8 +10,8 @@ mod engine;
 
 use std::time::{Duration, Instant};
 
-use tank_daemon::Daemon;
-use tank_engine::{Engine, EngineError};
+use tank_daemon::{Daemon, DaemonError};
+use tank_engine::Engine;
 use tank_model::{JobId, JobReport};
 use tank_testkit::World;
 use tokio::sync::oneshot;
@@ -28,7 +28,7 @@ pub fn open_daemon(world: &World) -> Daemon {
 /// [`Daemon::run`] in a task of its own, as `tank daemon` runs it.
 pub struct Running {
     stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), EngineError>>,
+    task: JoinHandle<Result<(), DaemonError>>,
 }
 
 impl Running {
