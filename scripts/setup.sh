@@ -8,7 +8,9 @@
 #     in, for tests on machines without a desktop session
 #   - Node.js with the npm packages the 3Speak gateway verifies signatures
 #     with (tests/gateway-jws: dids, key-did-provider-ed25519,
-#     key-did-resolver), to check our signed requests against them
+#     key-did-resolver), to check our signed requests against them, and
+#     the embed system double's (tests/embed-double: express and the same
+#     DID libraries)
 #   - for the desktop app: the libraries Tauri builds against (WebKitGTK
 #     4.1, ayatana appindicator, librsvg, xdo), the frontend's npm packages
 #     (ui/) and its build (ui/dist, which the app embeds); for its
@@ -88,6 +90,10 @@ fi
 if [ ! -d tests/gateway-jws/node_modules/dids ]; then
     say "installing the gateway's JavaScript libraries into tests/gateway-jws (npm ci)"
     npm ci --prefix tests/gateway-jws --no-audit --no-fund --loglevel=error
+fi
+if [ ! -d tests/embed-double/node_modules/express ]; then
+    say "installing the embed system double's packages into tests/embed-double (npm ci)"
+    npm ci --prefix tests/embed-double --no-audit --no-fund --loglevel=error
 fi
 
 if [ ! -x ui/node_modules/.bin/vite ]; then

@@ -98,7 +98,9 @@ impl Runtime {
         let _one_at_a_time = self.reconfiguring.lock().await;
         self.file_config()?;
         let mut effective = config.clone();
-        effective.apply_env(|name| std::env::var(name).ok())?;
+        for warning in effective.apply_env(|name| std::env::var(name).ok())? {
+            tracing::warn!("{warning}");
+        }
         effective.validate(Some(&self.paths.config))?;
         config.save(&self.paths.config)?;
         tracing::info!(path = %self.paths.config.display(), "settings saved");

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """TEST DOUBLE: stands in for the legacy 3Speak encoder gateway (the NestJS
 server of spknetwork/video-encoder, src/api/gateway.controller.ts and
-src/modules/core/gateway.service.ts) plus the 2026 servers' myJob and
-heartbeat, which cannot be reached from this machine.
+src/modules/core/gateway.service.ts), which cannot be reached from this
+machine. (The 2026 embed system has its own double, tests/embed-double.)
 
 Wire format: routes under /api/v0/gateway. GET getJob, GET stats and
 GET jobstatus/{job_id} are unsigned. Every POST (updateNode, acceptJob,
-pingJob, finishJob, failJob, rejectJob, myJob, heartbeat) has the body
+pingJob, finishJob, failJob, rejectJob) has the body
 {"jws": JWS}, a general JWS in JSON form:
   {"payload": b64url(JSON object),
    "signatures": [{"protected": b64url({"alg":"EdDSA","kid":"<did>#<z6Mk...>"}),
@@ -30,7 +30,7 @@ Real work: every POST's JWS is verified here (base58btc did:key decoding
 written here, Ed25519 with the `cryptography` package); a bad one answers 401
 {"statusCode":401,"message":"invalid JWS: <reason>","error":"Unauthorized"}.
 One lock holds all the state, so claiming is atomic: of encoders racing for a
-job, exactly one wins (acceptJob or myJob). The job life cycle is the
+job, exactly one wins. The job life cycle is the
 gateway's: pings (progressPct > 1 turns assigned into running), finish, fail
 (5 failures end the job `failed`), reject, and reassignment of jobs whose last
 ping is older than --reassign-after seconds (checked every --sweep-every).
@@ -62,10 +62,10 @@ wrong (newer gateways). --self-test checks the JWS code path and exits 0 or 1.
 
 Control API: POST /faults {rule} (faults.py; ops are the short route names:
 "getJob", "stats", "jobstatus", "updateNode", "acceptJob", "pingJob",
-"finishJob", "failJob", "rejectJob", "myJob", "heartbeat"; "after": true
+"finishJob", "failJob", "rejectJob"; "after": true
 handles the request, then fails or hangs its answer), POST /faults/clear,
 POST /refuse, POST /accept, GET /calls (request counts by route name),
-GET /state {"jobs", "nodes", "calls", "jws_rejections", "heartbeats",
+GET /state {"jobs", "nodes", "calls", "jws_rejections",
 "reassign_after", "hold_getjob"},
 POST /jobs {"uri", "size"?, "format"?, "owner"?, "permlink"?} -> {"id", "job"}
 (a queued job; defaults: size 0, format the URI's extension or "mp4", owner
@@ -302,7 +302,6 @@ class Gateway(Api):
         self.nodes: dict[str, dict] = {}
         self.calls: list[dict] = []
         self.jws_rejections: list[dict] = []
-        self.heartbeats: dict[str, list[str]] = {}
         self.hold: dict | None = None
         self.pushed = 0
         routes = [
@@ -315,8 +314,6 @@ class Gateway(Api):
             ("POST", "finishJob", "finishJob", self.finish_job, True),
             ("POST", "failJob", "failJob", self.fail_job, True),
             ("POST", "rejectJob", "rejectJob", self.reject_job, True),
-            ("POST", "myJob", "myJob", self.my_job, True),
-            ("POST", "heartbeat", "heartbeat", self.heartbeat, True),
         ]
         self.route_names = {name for _, _, name, _, _ in routes}
         self.routes = [(method, f"{BASE}/{path}", self._route(name, fn, signed))
@@ -500,22 +497,6 @@ class Gateway(Api):
                 job.release("queued", did, "rejected")
         return Reply(201)
 
-    def my_job(self, did: str, payload: dict) -> Reply:
-        with self.lock:
-            job = next((j for j in self.jobs.values()
-                        if j["assigned_to"] == did and j["status"] not in ("queued", "complete", "failed")), None)
-            if job is None:
-                job = self._oldest_queued()
-                if job is not None:
-                    job.assign(did, "accepted")
-            return Reply(201, {"success": True, "job": job.to_json() if job else None})
-
-    def heartbeat(self, did: str, payload: dict) -> Reply:
-        now = iso()
-        with self.lock:
-            self.heartbeats.setdefault(did, []).append(now)
-        return Reply(201, {"status": "success", "message": "heartbeat recorded", "timestamp": now})
-
     # -- reassignment --
 
     def sweep(self) -> None:
@@ -578,7 +559,7 @@ class Gateway(Api):
             hold = self.hold and {k: v for k, v in self.hold.items() if k != "released"}
             return copy.deepcopy({
                 "jobs": [job.fields for job in self.jobs.values()], "nodes": self.nodes, "calls": self.calls,
-                "jws_rejections": self.jws_rejections, "heartbeats": self.heartbeats,
+                "jws_rejections": self.jws_rejections,
                 "reassign_after": self.reassign_after, "hold_getjob": hold,
             })
 

@@ -167,7 +167,7 @@ history: Array<HealthSample>,
  */
 claims: Array<GatewayClaim>, };
 
-export type GatewayMode = "legacy" | "v2";
+export type GatewayMode = "embed" | "legacy";
 
 export type IdentitySource = "environment" | "keyring" | "generated";
 

@@ -21,6 +21,7 @@ fn gateway_config(double: &GatewayDouble) -> String {
         r#"
 [gateway]
 enabled = true
+mode = "legacy"
 url = "{}"
 hive_username = "tank-test"
 node_name = "tank-under-test"
@@ -161,10 +162,6 @@ async fn offer_short_clip(
     let encoder = Encoder::new(world, "a", SEED_A);
     let did = encoder.did(world).await;
     (files, gateway_job, encoder, did)
-}
-
-fn calls_from<'a>(calls: &'a [Value], did: &str) -> Vec<&'a Value> {
-    calls.iter().filter(|c| c["did"] == did).collect()
 }
 
 /// One field of every entry of a history (the gateway's or ours).
@@ -646,25 +643,29 @@ async fn a_graceful_shutdown_gives_back_jobs_not_yet_encoding_and_keeps_the_rest
 }
 
 #[tokio::test]
-async fn a_2026_gateway_assigns_jobs_itself_and_hears_heartbeats() {
+async fn the_retired_v2_mode_names_its_replacement_and_embed_mode_refuses_to_take_jobs_yet() {
     let double = GatewayDouble::start(GatewayOptions::default()).await;
     let world = World::with_nodes(1).await;
-    world.write_config(&format!("{}mode = \"v2\"\n", gateway_config(&double)));
-    let (_files, gateway_job, encoder, did) = offer_short_clip(&double, &world).await;
+    let legacy = gateway_config(&double);
 
-    let mut daemon = encoder.start(&world);
-    let job = double.wait_for_status(&gateway_job, "complete").await;
-    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+    world.write_config(&legacy.replace("mode = \"legacy\"", "mode = \"v2\""));
+    let run = world.tank(&["daemon"]).await;
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("mode = \"embed\""), "{}", run.stderr);
 
-    assert_eq!(job["finished_by"], did);
-    let state = double.state().await;
-    let calls = state["calls"].as_array().unwrap();
+    // Claiming embed jobs that could not be reported would stall them on
+    // 3Speak's side for 30 minutes each: the daemon does not start at all.
+    world.write_config(&legacy.replace("mode = \"legacy\"", "mode = \"embed\""));
+    let run = world.tank(&["daemon"]).await;
+    assert_ne!(run.code, 0);
     assert!(
-        calls_from(calls, &did)
-            .iter()
-            .all(|c| c["route"] != "acceptJob"),
-        "myJob assigns, no acceptJob"
+        run.stderr.contains("cannot take jobs yet"),
+        "{}",
+        run.stderr
     );
-    assert!(calls.iter().any(|c| c["route"] == "myJob"));
-    assert!(!state["heartbeats"][&did].as_array().unwrap().is_empty());
+    assert_eq!(
+        double.calls_to("updateNode").await.len(),
+        0,
+        "nothing was sent to the legacy double"
+    );
 }

@@ -67,7 +67,7 @@ async fn the_private_key_never_reaches_a_log_or_the_database() {
     let double = GatewayDouble::start(GatewayOptions::default()).await;
     let world = World::with_nodes(1).await;
     world.write_config(&format!(
-        "[gateway]\nenabled = true\nurl = \"{}\"\nhive_username = \"tank-test\"\npoll_interval = \"200ms\"\nping_interval = \"1s\"\n",
+        "[gateway]\nenabled = true\nmode = \"legacy\"\nurl = \"{}\"\nhive_username = \"tank-test\"\npoll_interval = \"200ms\"\nping_interval = \"1s\"\n",
         double.api
     ));
     let mut daemon = world.start_daemon_in(

@@ -1,22 +1,39 @@
-//! The environment variables the 3Speak encoder already uses, mapped onto
-//! our settings: a 3Speak operator's `.env` works unchanged.
+//! The environment variables the 3Speak encoder (v2) already uses, mapped
+//! onto our settings: a 3Speak operator's `.env` works unchanged. The names
+//! v2 dropped are not applied: each gives a warning that names what
+//! replaced it, so nothing changes silently.
 
 use std::path::PathBuf;
 
 use url::Url;
 
-use crate::{Config, ConfigError, NodeConfig, NodeKind, NodeRole};
+use crate::{Config, ConfigError, GatewayMode, NodeConfig, NodeKind, NodeRole};
 
 impl Config {
     /// Environment variables of the 3Speak encoder that map onto ours:
     /// `THREESPEAK_IPFS_ENDPOINT` (or `IPFS_PRIMARY_API`) is the primary
     /// node, `IPFS_BACKUP_APIS` (comma-separated) the kubo backups,
     /// `USE_CLUSTER_FOR_PINS=true` with `IPFS_CLUSTER_ENDPOINT` adds an IPFS
-    /// Cluster, `MAX_CONCURRENT_JOBS`, `TEMP_DIR`; for the gateway
-    /// `GATEWAY_URL`, `REMOTE_GATEWAY_ENABLED`, `HIVE_USERNAME`, `NODE_NAME`.
-    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    /// Cluster, `IPFS_GATEWAY_URL` is the first download gateway,
+    /// `MAX_CONCURRENT_JOBS`, `TEMP_DIR`; for 3Speak `EMBED_SYSTEM_ENABLED`
+    /// with `EMBED_SYSTEM_MODE=community` (take embed jobs, from
+    /// `EMBED_GATEWAY_URL`), `HIVE_USERNAME`, `NODE_NAME`. Managed mode
+    /// (`DIRECT_API_*`) is read by the Direct API itself. Returns a warning
+    /// for each v1 name that is set.
+    pub fn apply_env(
+        &mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Vec<String>, ConfigError> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let warnings = STALE
+            .iter()
+            .filter(|(name, _)| var(name).is_some())
+            .map(|(name, instead)| {
+                format!("{name} is a 3Speak encoder v1 setting and is ignored: {instead}")
+            })
+            .collect();
         for name in ["THREESPEAK_IPFS_ENDPOINT", "IPFS_PRIMARY_API"] {
-            if let Some(value) = var(name).filter(|v| !v.trim().is_empty()) {
+            if let Some(value) = var(name) {
                 let api = env_url(name, &value)?;
                 match self.nodes.iter_mut().find(|n| n.role == NodeRole::Primary) {
                     Some(primary) => primary.api = api,
@@ -27,7 +44,7 @@ impl Config {
                 break;
             }
         }
-        if let Some(value) = var("IPFS_BACKUP_APIS").filter(|v| !v.trim().is_empty()) {
+        if let Some(value) = var("IPFS_BACKUP_APIS") {
             self.nodes
                 .retain(|n| n.role == NodeRole::Primary || n.kind != NodeKind::Kubo);
             for (i, item) in value
@@ -63,32 +80,63 @@ impl Config {
                     message: "must be a whole number of jobs".into(),
                 })?;
         }
-        if let Some(value) = var("TEMP_DIR").filter(|v| !v.trim().is_empty()) {
+        if let Some(value) = var("TEMP_DIR") {
             self.jobs.work_dir = Some(PathBuf::from(value));
         }
-        if let Some(value) = var("GATEWAY_URL").filter(|v| !v.trim().is_empty()) {
-            self.gateway.url = env_url("GATEWAY_URL", &value)?;
+        if let Some(value) = var("IPFS_GATEWAY_URL") {
+            let gateway = env_url("IPFS_GATEWAY_URL", &value)?;
+            self.downloads.gateways.retain(|g| *g != gateway);
+            self.downloads.gateways.insert(0, gateway);
         }
-        if let Some(value) = var("REMOTE_GATEWAY_ENABLED").filter(|v| !v.trim().is_empty()) {
-            self.gateway.enabled = match value.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
+        if let Some(value) = var("EMBED_GATEWAY_URL") {
+            self.gateway.url = env_url("EMBED_GATEWAY_URL", &value)?;
+        }
+        if let Some(value) = var("EMBED_SYSTEM_ENABLED") {
+            let enabled = env_bool("EMBED_SYSTEM_ENABLED", &value)?;
+            // The reference encoder's default mode is managed.
+            let mode = var("EMBED_SYSTEM_MODE").unwrap_or_else(|| "managed".into());
+            match mode.trim() {
+                "community" => {
+                    self.gateway.enabled = enabled;
+                    self.gateway.mode = GatewayMode::Embed;
+                }
+                "managed" => {}
                 _ => {
                     return Err(ConfigError::Environment {
-                        name: "REMOTE_GATEWAY_ENABLED",
-                        value,
-                        message: "must be true or false".into(),
+                        name: "EMBED_SYSTEM_MODE",
+                        value: mode,
+                        message: "must be community or managed".into(),
                     })
                 }
-            };
+            }
         }
-        if let Some(value) = var("HIVE_USERNAME").filter(|v| !v.trim().is_empty()) {
+        if let Some(value) = var("HIVE_USERNAME") {
             self.gateway.hive_username = Some(value.trim().to_owned());
         }
-        if let Some(value) = var("NODE_NAME").filter(|v| !v.trim().is_empty()) {
+        if let Some(value) = var("NODE_NAME") {
             self.gateway.node_name = Some(value.trim().to_owned());
         }
-        Ok(())
+        Ok(warnings)
+    }
+}
+
+/// The 3Speak encoder's v1 names, and what replaced each.
+const STALE: [(&str, &str); 4] = [
+    ("GATEWAY_URL", "3Speak jobs now come from the embed system: set EMBED_SYSTEM_ENABLED=true, EMBED_SYSTEM_MODE=community and EMBED_GATEWAY_URL (or [gateway] url with mode = \"legacy\" for an old gateway)"),
+    ("REMOTE_GATEWAY_ENABLED", "set EMBED_SYSTEM_ENABLED=true with EMBED_SYSTEM_MODE=community (or [gateway] enabled)"),
+    ("ASYNC_UPLOADS", "Tank Encoder has no such switch: a job keeps its slot until its content is durable"),
+    ("QUEUE_MAX_LENGTH", "jobs are claimed only when a slot is free; set MAX_CONCURRENT_JOBS"),
+];
+
+fn env_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError::Environment {
+            name,
+            value: value.to_owned(),
+            message: "must be true or false".into(),
+        }),
     }
 }
 
@@ -166,20 +214,65 @@ mod tests {
     }
 
     #[test]
-    fn the_3speak_gateway_environment_fills_in_the_gateway_settings() {
+    fn a_v2_community_env_makes_an_embed_encoder() {
         let mut config = Config::default();
         let env = |name: &str| match name {
-            "GATEWAY_URL" => Some("https://encoder.3speak.tv".to_owned()),
-            "REMOTE_GATEWAY_ENABLED" => Some("true".to_owned()),
+            "EMBED_SYSTEM_ENABLED" => Some("true".to_owned()),
+            "EMBED_SYSTEM_MODE" => Some("community".to_owned()),
+            "EMBED_GATEWAY_URL" => Some("https://embed.example".to_owned()),
+            "IPFS_GATEWAY_URL" => Some("https://ipfs.3speak.tv".to_owned()),
             "HIVE_USERNAME" => Some(" alice ".to_owned()),
             "NODE_NAME" => Some("alice-encoder".to_owned()),
             _ => None,
         };
-        config.apply_env(env).unwrap();
+        let warnings = config.apply_env(env).unwrap();
+        assert_eq!(warnings, Vec::<String>::new());
         config.validate(None).unwrap();
         assert!(config.gateway.enabled);
-        assert_eq!(config.gateway.url.as_str(), "https://encoder.3speak.tv/");
+        assert_eq!(config.gateway.mode, GatewayMode::Embed);
+        assert_eq!(config.gateway.url.as_str(), "https://embed.example/");
         assert_eq!(config.gateway.hive_username.as_deref(), Some("alice"));
         assert_eq!(config.gateway.node_name(), "alice-encoder");
+        assert_eq!(
+            config.downloads.gateways[0].as_str(),
+            "https://ipfs.3speak.tv/"
+        );
+    }
+
+    #[test]
+    fn managed_is_the_default_mode_and_takes_no_community_jobs() {
+        let mut config = Config::default();
+        config
+            .apply_env(|n| (n == "EMBED_SYSTEM_ENABLED").then(|| "true".to_owned()))
+            .unwrap();
+        assert!(!config.gateway.enabled);
+        let err = Config::default()
+            .apply_env(|n| match n {
+                "EMBED_SYSTEM_ENABLED" => Some("true".to_owned()),
+                "EMBED_SYSTEM_MODE" => Some("pull".to_owned()),
+                _ => None,
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("EMBED_SYSTEM_MODE"), "{err}");
+    }
+
+    #[test]
+    fn v1_names_warn_with_their_replacement_and_change_nothing() {
+        let mut config = Config::default();
+        let warnings = config
+            .apply_env(|n| match n {
+                "GATEWAY_URL" => Some("https://encoder-gateway.infra.3speak.tv".to_owned()),
+                "REMOTE_GATEWAY_ENABLED" => Some("true".to_owned()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].starts_with("GATEWAY_URL is a 3Speak encoder v1 setting"));
+        assert!(warnings[0].contains("EMBED_GATEWAY_URL"), "{warnings:?}");
+        assert!(
+            warnings[1].contains("EMBED_SYSTEM_ENABLED=true"),
+            "{warnings:?}"
+        );
     }
 }

@@ -90,7 +90,9 @@ impl Config {
     /// defaults), applies the environment, validates.
     pub fn load(path: &Path, required: bool) -> Result<Config, ConfigError> {
         let mut config = Self::read_file(path, required)?;
-        config.apply_env(|name| std::env::var(name).ok())?;
+        for warning in config.apply_env(|name| std::env::var(name).ok())? {
+            tracing::warn!("{warning}");
+        }
         config.validate(Some(path))?;
         Ok(config)
     }

@@ -180,12 +180,21 @@ mod tests {
 
     #[test]
     fn an_enabled_gateway_needs_a_hive_account_and_pings_often_enough() {
-        let err = parse("[gateway]\nenabled = true\n").unwrap_err();
+        let err = parse("[gateway]\nenabled = true\nmode = \"legacy\"\n").unwrap_err();
         assert!(
             err.to_string()
-                .contains("[gateway] hive_username is needed"),
+                .contains("[gateway] hive_username is needed by the legacy gateway"),
             "{err}"
         );
+        parse("[gateway]\nenabled = true\n").expect("embed needs no Hive account");
+        let err = parse("[gateway]\nmode = \"v2\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("use mode = \"embed\"")
+                || err.to_string().contains("mode = \"embed\""),
+            "{err}"
+        );
+        let err = parse("[gateway]\nreplica_deadline = \"29m\"\n").unwrap_err();
+        assert!(err.to_string().contains("stall reset"), "{err}");
         let err = parse("[gateway]\nhive_username = \"a\"\nping_interval = \"2m\"\n").unwrap_err();
         assert!(
             err.to_string()
@@ -193,9 +202,9 @@ mod tests {
             "{err}"
         );
         let err = Config::default()
-            .apply_env(|n| (n == "REMOTE_GATEWAY_ENABLED").then(|| "maybe".to_owned()))
+            .apply_env(|n| (n == "EMBED_SYSTEM_ENABLED").then(|| "maybe".to_owned()))
             .unwrap_err();
-        assert!(err.to_string().contains("REMOTE_GATEWAY_ENABLED"), "{err}");
+        assert!(err.to_string().contains("EMBED_SYSTEM_ENABLED"), "{err}");
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! - watch folders (`watch_folders.rs`): new videos queued;
 //! - the local node (`local_node.rs`): the operator's switch, supervision,
 //!   its history and alerts;
-//! - the 3Speak gateway worker (`gateway/`): work claimed, pinged and
-//!   reported.
+//! - the legacy 3Speak gateway worker (`gateway/`): work claimed, pinged
+//!   and reported.
 //!
 //! Each service is a struct built from the few engine handles it needs
 //! (the engine to run jobs, its store and events) and its own config
@@ -43,6 +43,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tank_config::GatewayMode;
 use tank_engine::Engine;
 use tokio_util::sync::CancellationToken;
 
@@ -110,16 +111,19 @@ impl Daemon {
 
     /// Runs every service until `shutdown` completes. Jobs in flight stop
     /// where they are and resume at the next start. Fails at once when the
-    /// gateway is enabled but this encoder has no usable identity.
+    /// gateway is enabled but this encoder has no usable identity, or in a
+    /// mode that cannot take jobs yet.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
         let engine = &self.engine;
-        let gateway = match engine.config().gateway.enabled {
-            true => Some(Arc::new(GatewayWorker::new(
+        let config = &engine.config().gateway;
+        let gateway = match (config.enabled, config.mode) {
+            (false, _) => None,
+            (true, GatewayMode::Legacy) => Some(Arc::new(GatewayWorker::new(
                 engine,
                 self.health.clone(),
                 self.alerts.clone(),
             )?)),
-            false => None,
+            (true, GatewayMode::Embed) => return Err(DaemonError::EmbedNotAvailable),
         };
         let stop = CancellationToken::new();
         let local = engine.local_node().is_some().then(|| {

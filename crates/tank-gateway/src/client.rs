@@ -9,19 +9,14 @@ use url::Url;
 
 use crate::error::GatewayError;
 use crate::identity::Identity;
+use crate::transport::{parse, status_error, SignedEndpoint};
 use crate::wire::{FailReport, GatewayJob, NodeInfo, RemoteStatus};
 
-/// Answers larger than this are not a gateway speaking its protocol.
-const MAX_ANSWER: usize = 1 << 20;
-
-/// The gateway at one URL, spoken to as one identity. Cheap to clone.
+/// The legacy encoder gateway at one URL, spoken to as one identity.
+/// Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct EncoderGateway {
-    base: Url,
-    shown: String,
-    http: reqwest::Client,
-    identity: Arc<Identity>,
-    timeout: Duration,
+    endpoint: SignedEndpoint,
 }
 
 /// How `acceptJob` went.
@@ -46,29 +41,13 @@ impl EncoderGateway {
     /// `base` is the gateway's root (`https://encoder-gateway.infra.3speak.tv`);
     /// each call waits at most `timeout`.
     pub fn new(base: &Url, identity: Arc<Identity>, timeout: Duration) -> EncoderGateway {
-        let mut base = base.clone();
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
         EncoderGateway {
-            shown: tank_ipfs::redacted(&base),
-            base,
-            http: reqwest::Client::builder()
-                .user_agent(concat!("tank-encoder/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .expect("an HTTP client builds"),
-            identity,
-            timeout,
+            endpoint: SignedEndpoint::new(base, identity, timeout),
         }
     }
 
     pub fn did(&self) -> &str {
-        self.identity.did()
-    }
-
-    /// The gateway's URL, safe to show.
-    pub fn endpoint(&self) -> &str {
-        &self.shown
+        self.endpoint.did()
     }
 
     /// Announces this encoder: its name, Hive account, IPFS peer id, version.
@@ -84,28 +63,6 @@ impl EncoderGateway {
             Ok(text) => parse_optional_job("getJob", &text),
             Err(GatewayError::Refused { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
-        }
-    }
-
-    /// The job the gateway has assigned to us, if any (2026 gateways assign
-    /// jobs themselves; no `acceptJob` needed).
-    pub async fn my_job(&self, now: &str) -> Result<Option<GatewayJob>, GatewayError> {
-        let text = match self.post("myJob", json!({ "timestamp": now })).await {
-            Err(GatewayError::Refused { status: 404, .. }) => return Ok(None),
-            other => other?,
-        };
-        let answer: Value = parse("myJob", &text)?;
-        if answer.get("success") == Some(&Value::Bool(false)) {
-            return Err(GatewayError::Protocol {
-                op: "myJob",
-                detail: format!("the gateway answered success=false: {}", shorten(&text)),
-            });
-        }
-        match answer.get("job") {
-            None | Some(Value::Null) => Ok(None),
-            Some(job) => serde_json::from_value(job.clone())
-                .map(Some)
-                .map_err(|e| protocol("myJob", &e)),
         }
     }
 
@@ -175,13 +132,6 @@ impl EncoderGateway {
             .map(drop)
     }
 
-    /// Tells a 2026 gateway this encoder is online.
-    pub async fn heartbeat(&self, now: &str, version: &str) -> Result<(), GatewayError> {
-        self.post("heartbeat", json!({ "timestamp": now, "version": version }))
-            .await
-            .map(drop)
-    }
-
     /// What the gateway knows of a job: its status, who has it, its result.
     pub async fn job_status(&self, job_id: &str) -> Result<RemoteStatus, GatewayError> {
         let text = self
@@ -196,71 +146,11 @@ impl EncoderGateway {
     }
 
     async fn get(&self, op: &'static str, path: &str) -> Result<String, GatewayError> {
-        let request = self.http.get(self.url(path));
-        self.send(op, request).await
+        self.endpoint.get(op, path).await
     }
 
     async fn post(&self, op: &'static str, payload: Value) -> Result<String, GatewayError> {
-        let body = json!({ "jws": self.identity.sign(&payload) });
-        let request = self.http.post(self.url(op)).json(&body);
-        self.send(op, request).await
-    }
-
-    fn url(&self, path: &str) -> Url {
-        self.base
-            .join(&format!("api/v0/gateway/{path}"))
-            .expect("gateway paths are valid URL paths")
-    }
-
-    async fn send(
-        &self,
-        op: &'static str,
-        request: reqwest::RequestBuilder,
-    ) -> Result<String, GatewayError> {
-        let transport = |e: reqwest::Error| {
-            if e.is_timeout() {
-                GatewayError::Timeout {
-                    op,
-                    after: self.timeout,
-                }
-            } else {
-                GatewayError::Unreachable {
-                    endpoint: self.shown.clone(),
-                    reason: tank_ipfs::root_cause(&e),
-                }
-            }
-        };
-        let response = request
-            .timeout(self.timeout)
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(transport)?;
-        if bytes.len() > MAX_ANSWER {
-            return Err(GatewayError::Protocol {
-                op,
-                detail: format!("an answer of {} bytes", bytes.len()),
-            });
-        }
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        if status.is_success() {
-            Ok(text)
-        } else {
-            Err(GatewayError::Refused {
-                op,
-                status: status.as_u16(),
-                message: error_message(&text),
-            })
-        }
-    }
-}
-
-fn duplicate_or(error: GatewayError) -> Result<Finish, GatewayError> {
-    if error.is_duplicate_finish() {
-        Ok(Finish::Duplicate(error.to_string()))
-    } else {
-        Err(error)
+        self.endpoint.post(op, payload).await
     }
 }
 
@@ -272,56 +162,11 @@ fn parse_optional_job(op: &'static str, text: &str) -> Result<Option<GatewayJob>
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(op: &'static str, text: &str) -> Result<T, GatewayError> {
-    serde_json::from_str(text).map_err(|e| protocol(op, &e))
-}
-
-fn protocol(op: &'static str, error: &serde_json::Error) -> GatewayError {
-    GatewayError::Protocol {
-        op,
-        detail: error.to_string(),
-    }
-}
-
-/// `{"status": "error", "message"|"error": …}` in a 2xx answer.
-fn status_error(text: &str) -> Option<String> {
-    let answer: Value = serde_json::from_str(text).ok()?;
-    (answer.get("status")? == "error").then(|| {
-        text_of(answer.get("message"))
-            .or_else(|| text_of(answer.get("error")))
-            .unwrap_or_else(|| "error".into())
-    })
-}
-
-/// The message of an error answer: NestJS's `{"message": "…" | ["…"]}`,
-/// else `{"error": "…"}`, else the (shortened) body.
-fn error_message(body: &str) -> String {
-    let parsed: Option<Value> = serde_json::from_str(body).ok();
-    parsed
-        .as_ref()
-        .and_then(|v| text_of(v.get("message")).or_else(|| text_of(v.get("error"))))
-        .unwrap_or_else(|| shorten(body))
-}
-
-fn text_of(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(text) => Some(text.clone()),
-        Value::Array(items) => Some(
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        _ => None,
-    }
-}
-
-fn shorten(text: &str) -> String {
-    let text = text.trim();
-    match text.char_indices().nth(300) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
+fn duplicate_or(error: GatewayError) -> Result<Finish, GatewayError> {
+    if error.is_duplicate_finish() {
+        Ok(Finish::Duplicate(error.to_string()))
+    } else {
+        Err(error)
     }
 }
 
@@ -335,21 +180,6 @@ mod tests {
             status,
             message: message.into(),
         }
-    }
-
-    #[test]
-    fn error_messages_are_read_from_nestjs_answers() {
-        assert_eq!(
-            error_message(
-                r#"{"statusCode":500,"message":"This job does not belong to you!","error":"Internal Server Error"}"#
-            ),
-            "This job does not belong to you!"
-        );
-        assert_eq!(
-            error_message(r#"{"statusCode":400,"message":["job_id must be a string","x"]}"#),
-            "job_id must be a string; x"
-        );
-        assert_eq!(error_message("Bad Gateway"), "Bad Gateway");
     }
 
     #[test]
@@ -378,16 +208,6 @@ mod tests {
     }
 
     #[test]
-    fn a_2xx_with_status_error_is_read_as_a_refusal() {
-        assert_eq!(
-            status_error(r#"{"status":"error","message":"job not assigned"}"#).as_deref(),
-            Some("job not assigned")
-        );
-        assert_eq!(status_error(r#"{"status":"success"}"#), None);
-        assert_eq!(status_error("ok"), None);
-    }
-
-    #[test]
     fn paths_hang_off_the_gateway_root_whatever_its_slash() {
         let identity = Arc::new(Identity::from_seed(&[7; 32]));
         for base in [
@@ -395,14 +215,14 @@ mod tests {
             "http://gw.example",
             "http://gw.example/prefix",
         ] {
-            let gateway = EncoderGateway::new(
+            let endpoint = SignedEndpoint::new(
                 &Url::parse(base).unwrap(),
                 identity.clone(),
                 Duration::from_secs(1),
             );
             let prefix = base.trim_end_matches('/');
             assert_eq!(
-                gateway.url("getJob").as_str(),
+                endpoint.url("getJob").as_str(),
                 format!("{prefix}/api/v0/gateway/getJob")
             );
         }

@@ -38,6 +38,22 @@ impl GatewayError {
         }
     }
 
+    /// The embed system does not know this encoder (404 "Encoder not
+    /// registered"): register again.
+    pub fn is_not_registered(&self) -> bool {
+        matches!(self, GatewayError::Refused { status: 404, .. })
+    }
+
+    /// The embed system disabled or banned this encoder (403).
+    pub fn is_banned(&self) -> bool {
+        matches!(self, GatewayError::Refused { status: 403, .. })
+    }
+
+    /// The receiver refused for good: a 4xx. A 5xx or no answer may pass.
+    pub fn is_final(&self) -> bool {
+        matches!(self, GatewayError::Refused { status, .. } if (400..500).contains(status))
+    }
+
     /// The gateway's message, lower-cased, when it answered with one.
     fn said(&self) -> Option<String> {
         match self {

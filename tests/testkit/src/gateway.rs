@@ -81,8 +81,7 @@ impl GatewayDouble {
         answer["id"].as_str().expect("a job id").to_owned()
     }
 
-    /// Everything the double knows: jobs, nodes, calls, JWS rejections,
-    /// heartbeats.
+    /// Everything the double knows: jobs, nodes, calls, JWS rejections.
     pub async fn state(&self) -> Value {
         self.control.get("state").await
     }

@@ -18,6 +18,9 @@
 //!   pinning on real harness nodes underneath.
 //! - [`gateway::GatewayDouble`]: a TEST DOUBLE of the 3Speak encoder
 //!   gateway, verifying every signed request with its own Ed25519 code.
+//! - [`embed::EmbedDouble`]: a TEST DOUBLE of 3Speak's embed system (the
+//!   community routes, webhooks, the stall rule, the traffic director), in
+//!   Node.js, verifying signatures with the `dids` library the real one uses.
 //!
 //! Nothing here is a mock: content added to a harness node is hashed,
 //! stored and pinned by kubo, and moves between nodes over bitswap.
@@ -25,6 +28,7 @@
 pub mod clip;
 mod control;
 mod doubles;
+pub mod embed;
 pub mod gateway;
 mod harness;
 pub mod http;

@@ -1,4 +1,4 @@
-//! Starting a harness script and waiting for its ready line.
+//! Starting a harness or double process and waiting for its ready line.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -20,20 +20,49 @@ pub(crate) async fn spawn_harness<T: DeserializeOwned>(
     script: &str,
     args: Vec<OsString>,
 ) -> (Child, T) {
-    let mut child = Command::new(python())
+    let mut command = Command::new(python());
+    command
         .arg(Path::new(WORKSPACE_ROOT).join("tests/harness").join(script))
-        .args(args)
+        .args(args);
+    spawn_ready(what, command, "run scripts/setup.sh to create .venv").await
+}
+
+/// Runs the Node.js script `tests/<script>` (whose packages `npm ci` put
+/// beside it) with `args`, as [`spawn_harness`] does for Python.
+pub(crate) async fn spawn_node<T: DeserializeOwned>(
+    what: &str,
+    script: &str,
+    args: Vec<OsString>,
+) -> (Child, T) {
+    let mut command = Command::new("node");
+    command
+        .arg(Path::new(WORKSPACE_ROOT).join("tests").join(script))
+        .args(args);
+    spawn_ready(
+        what,
+        command,
+        "run scripts/setup.sh to install node and its packages",
+    )
+    .await
+}
+
+async fn spawn_ready<T: DeserializeOwned>(
+    what: &str,
+    mut command: Command,
+    hint: &str,
+) -> (Child, T) {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
-        .expect("the harness python runs (run scripts/setup.sh to create .venv)");
+        .unwrap_or_else(|e| panic!("{what} does not start ({hint}): {e}"));
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
     let first = tokio::time::timeout(START_TIMEOUT, lines.next_line())
         .await
         .unwrap_or_else(|_| panic!("{what} did not start within {START_TIMEOUT:?}"))
-        .expect("reading harness stdout")
+        .expect("reading its stdout")
         .unwrap_or_else(|| panic!("{what} exited before it was ready (see stderr above)"));
     let ready =
         serde_json::from_str(&first).unwrap_or_else(|e| panic!("{what} said {first:?}: {e}"));

@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use tank_gateway::{Claim, GatewayJob, NodeInfo};
 
-use tank_config::GatewayMode;
 use tank_model::{ClaimId, GatewayPhase, JobEvent, JobInput, JobState};
-use tank_store::{now_ms, rfc3339};
 
 use super::{GatewayWorker, VERSION};
 
@@ -22,18 +20,12 @@ use super::{GatewayWorker, VERSION};
 const SOON: Duration = Duration::from_secs(1);
 
 impl GatewayWorker {
-    /// One poll: announce this encoder (until that worked once), heartbeat
-    /// (v2), settle claims whose outcome is unknown, then ask for a job
-    /// when below the concurrency limit. Returns the wait before the next.
+    /// One poll: announce this encoder (until that worked once), settle
+    /// claims whose outcome is unknown, then ask for a job when below the
+    /// concurrency limit. Returns the wait before the next.
     pub(super) async fn poll_round(&self) -> Duration {
         if !self.announced.load(Ordering::Relaxed) {
             self.announce().await;
-        }
-        let now = rfc3339(now_ms());
-        if self.config().mode == GatewayMode::V2 {
-            let _ = self
-                .call("heartbeat", self.client.heartbeat(&now, VERSION))
-                .await;
         }
         self.settle_claiming().await;
         let busy = match self.engine.store().unfinished() {
@@ -46,16 +38,9 @@ impl GatewayWorker {
         if self.engine.is_paused() || busy >= self.engine.config().jobs.max_concurrent as usize {
             return self.poll_wait();
         }
-        let offered = match self.config().mode {
-            GatewayMode::Legacy => self.call("getJob", self.client.get_job()).await,
-            GatewayMode::V2 => self.call("myJob", self.client.my_job(&now)).await,
-        };
-        match offered {
+        match self.call("getJob", self.client.get_job()).await {
             Ok(Some(job)) => {
-                match self.config().mode {
-                    GatewayMode::Legacy => self.claim(job).await,
-                    GatewayMode::V2 => self.take(None, &job),
-                }
+                self.claim(job).await;
                 SOON
             }
             Ok(None) => self.poll_wait(),
@@ -131,7 +116,7 @@ impl GatewayWorker {
             .call("acceptJob", self.client.accept_job(&job.id))
             .await
         {
-            Ok(Claim::Won) => self.take(Some(claim), &job),
+            Ok(Claim::Won) => self.take(claim, &job),
             Ok(Claim::Lost(why)) => {
                 tracing::info!(gateway_job = job.id, why, "another encoder took the job");
                 if let Err(e) = store.gateway_lost(claim, &why) {
@@ -188,7 +173,7 @@ impl GatewayWorker {
         };
         match status.job {
             Some(job) if job.assigned_to.as_deref() == Some(self.client.did()) => {
-                self.take(Some(claim), &job)
+                self.take(claim, &job)
             }
             Some(job) => lost(format!(
                 "the gateway has the job {} and assigned to {}",
@@ -201,13 +186,13 @@ impl GatewayWorker {
 
     /// The job is ours: its local job is created in the same transaction
     /// that records the claim, already failed when its input is unusable.
-    pub(super) fn take(&self, claim: Option<ClaimId>, job: &GatewayJob) {
+    fn take(&self, claim: ClaimId, job: &GatewayJob) {
         let input = remote_input(job);
         let text = input.clone().unwrap_or_else(|_| job.input.uri.clone());
         let refusal = input.err();
         let json = serde_json::to_string(job).expect("JSON");
         let taken = self.engine.store().gateway_claimed(
-            claim,
+            Some(claim),
             &job.id,
             &json,
             &text,

@@ -1,10 +1,9 @@
-//! Work from the 3Speak gateway, taken by `tank daemon` (and the desktop
-//! app) when `[gateway] enabled`.
+//! Work from the legacy 3Speak encoder gateway, taken by `tank daemon` (and
+//! the desktop app) when `[gateway] enabled` with `mode = "legacy"`.
 //!
 //! - `claim.rs`: announce this encoder, ask for work while below the
-//!   concurrency limit, claim it (`acceptJob`, or `myJob` on 2026
-//!   gateways) and turn it into a local job, in one transaction. A lost race
-//!   is an answer, not an error.
+//!   concurrency limit, claim it (`acceptJob`) and turn it into a local
+//!   job, in one transaction. A lost race is an answer, not an error.
 //! - `ping.rs`: every claimed job's progress, at least every 30 s, for as
 //!   long as it is ours (parked jobs too), so the gateway does not give it
 //!   away.
