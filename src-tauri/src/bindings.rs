@@ -30,7 +30,7 @@ fn typescript() -> String {
         tank_model::LogTone::decl(&cfg),
         tank_media::EncodeProgress::decl(&cfg),
         tank_media::Rendition::decl(&cfg),
-        // The 3Speak gateway
+        // The legacy 3Speak gateway
         tank_model::GatewayClaim::decl(&cfg),
         serde_json::Value::decl(&cfg),
         tank_model::GatewayPhase::decl(&cfg),
@@ -38,6 +38,12 @@ fn typescript() -> String {
         tank_daemon::GatewayStatus::decl(&cfg),
         tank_config::GatewayMode::decl(&cfg),
         tank_daemon::IdentitySource::decl(&cfg),
+        // 3Speak's embed system
+        tank_gateway::EncoderRecord::decl(&cfg),
+        tank_model::EmbedClaim::decl(&cfg),
+        tank_model::EmbedVia::decl(&cfg),
+        tank_model::OutboxEntry::decl(&cfg),
+        tank_model::OutboxStatus::decl(&cfg),
         // Nodes
         tank_model::HealthState::decl(&cfg),
         tank_daemon::NodeReport::decl(&cfg),

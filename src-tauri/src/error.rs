@@ -86,7 +86,6 @@ impl From<DaemonError> for AppError {
             DaemonError::Store(_) => ErrorCode::Storage,
             DaemonError::Identity(_) => ErrorCode::Config,
             DaemonError::LocalNodeDisabled => ErrorCode::WrongState,
-            DaemonError::EmbedNotAvailable => ErrorCode::Config,
         };
         AppError::new(code, error.to_string())
     }

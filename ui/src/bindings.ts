@@ -37,7 +37,12 @@ audits: Array<AuditRecord>,
 /**
  * For a job taken from the 3Speak gateway: its claim and report.
  */
-gateway?: GatewayClaim | null, created_at: string, updated_at: string, };
+gateway?: GatewayClaim | null, 
+/**
+ * For a job taken from 3Speak's embed system: its video and where its
+ * calls stand.
+ */
+embed?: EmbedClaim | null, created_at: string, updated_at: string, };
 
 export type Attempt = { node: string, 
 /**
@@ -163,13 +168,64 @@ export type GatewayStatus = { enabled: boolean, url: string, mode: GatewayMode, 
  */
 history: Array<HealthSample>, 
 /**
- * Latest claims, newest first.
+ * Latest legacy claims, newest first.
  */
-claims: Array<GatewayClaim>, };
+claims: Array<GatewayClaim>, 
+/**
+ * What the embed system last said of this encoder, and when.
+ */
+encoder: EncoderRecord | null, encoder_seen_at: string | null, 
+/**
+ * Latest embed jobs, newest first.
+ */
+embed_jobs: Array<EmbedClaim>, 
+/**
+ * Latest reports owed to webhooks, newest first: what is waiting, how
+ * many tries, the last error.
+ */
+outbox: Array<OutboxEntry>, };
 
 export type GatewayMode = "embed" | "legacy";
 
 export type IdentitySource = "environment" | "keyring" | "generated";
+
+export type EncoderRecord = { name: string, did: string, tier: string, access: string, enabled: boolean, };
+
+export type EmbedClaim = { id: number, job_id: number, job_state: JobState | null, claimed_at: string, last_progress_at: string | null, 
+/**
+ * The last progress the receiver took, in percent.
+ */
+last_progress: number | null, 
+/**
+ * Why the last progress call failed, when it did.
+ */
+progress_error: string | null, 
+/**
+ * When its report was committed: no progress is sent after.
+ */
+closed_at: string | null, via: EmbedVia, owner: string, permlink: string, 
+/**
+ * As given: usually an IPFS HTTP gateway URL of the source.
+ */
+input_cid: string, short: boolean, premium: boolean, webhook_url: string, frontend_app: string | null, original_filename: string | null, };
+
+export type EmbedVia = "community" | "managed";
+
+export type OutboxEntry = { id: number, embed_id: number, job_id: number, owner: string, permlink: string, 
+/**
+ * `complete` or `failed`.
+ */
+status_reported: string, 
+/**
+ * The exact body sent, every time (JSON, without the key).
+ */
+body: JsonValue, status: OutboxStatus, tries: number, last_error: string | null, 
+/**
+ * What the receiver answered when it took the report.
+ */
+answer: string | null, created_at: string, delivered_at: string | null, };
+
+export type OutboxStatus = "waiting" | "delivered" | "refused";
 
 export type HealthState = "unknown" | "healthy" | "degraded" | "down";
 

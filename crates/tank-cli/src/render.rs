@@ -4,7 +4,8 @@ use std::fmt::Write;
 
 use tank_daemon::{GatewayStatus, NodeReport};
 use tank_model::{
-    AuditRecord, GatewayClaim, HealthState, JobAttempt, JobReport, JobState, JobSummary,
+    AuditRecord, EmbedClaim, GatewayClaim, HealthState, JobAttempt, JobReport, JobState,
+    JobSummary, OutboxEntry,
 };
 
 pub fn job(report: &JobReport) -> String {
@@ -250,13 +251,78 @@ pub fn gateway(status: &GatewayStatus) -> String {
         };
         let _ = writeln!(out, "  last call {} {} {outcome}", last.at, last.probe);
     }
+    if let Some(encoder) = &status.encoder {
+        let access = if encoder.enabled {
+            "enabled"
+        } else {
+            "DISABLED by 3Speak"
+        };
+        let seen = status.encoder_seen_at.as_deref().unwrap_or("?");
+        let _ = writeln!(
+            out,
+            "  encoder   {}  tier {}, access {}, {access} (as of {seen})",
+            encoder.name, encoder.tier, encoder.access
+        );
+    }
     if !status.claims.is_empty() {
         let _ = writeln!(out, "  jobs");
         for claim in &status.claims {
             let _ = writeln!(out, "    {}", claim_line(claim));
         }
     }
+    if !status.embed_jobs.is_empty() {
+        let _ = writeln!(out, "  jobs");
+        for job in &status.embed_jobs {
+            let _ = writeln!(out, "    {}", embed_line(job));
+        }
+    }
+    if !status.outbox.is_empty() {
+        let _ = writeln!(out, "  reports");
+        for entry in &status.outbox {
+            let _ = writeln!(out, "    {}", outbox_line(entry));
+        }
+    }
     out
+}
+
+/// An embed job in one line: its video, our job, where it stands.
+fn embed_line(job: &EmbedClaim) -> String {
+    let state = job.job_state.map(|s| s.to_string()).unwrap_or_default();
+    let standing = match (&job.closed_at, &job.progress_error) {
+        (Some(_), _) => "closed".to_owned(),
+        (None, Some(error)) => format!("open, last progress failed: {error}"),
+        (None, None) => match job.last_progress {
+            Some(percent) => format!("open, progress {percent}% sent"),
+            None => "open".to_owned(),
+        },
+    };
+    format!(
+        "{}/{}  job {} ({state})  {}  {standing}",
+        job.video.owner,
+        job.video.permlink,
+        job.job_id,
+        job.video.via.as_str()
+    )
+}
+
+/// A report owed to a webhook in one line.
+fn outbox_line(entry: &OutboxEntry) -> String {
+    let tries = match entry.tries {
+        1 => "1 try".to_owned(),
+        n => format!("{n} tries"),
+    };
+    let detail = match (&entry.answer, &entry.last_error) {
+        (Some(answer), _) => format!(": {answer}"),
+        (None, Some(error)) => format!(", last error: {error}"),
+        (None, None) => String::new(),
+    };
+    format!(
+        "{}/{}  {}  {}, {tries}{detail}",
+        entry.owner,
+        entry.permlink,
+        entry.status_reported,
+        entry.status.as_str()
+    )
 }
 
 /// A gateway job in one line: its id, our job, where it stands.

@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 
 use common::{replica_nodes, stop_gracefully, World};
 use serde_json::Value;
-use tank_ipfs::{KuboClient, UploadLimits};
-use tank_testkit::clip::Clip;
 use tank_testkit::{free_port, kubo_standin};
 
 /// `[local_node]` with the stand-in, free ports, fast supervision.
@@ -95,16 +93,7 @@ async fn tank_node_starts_shows_and_stops_the_local_node() {
 async fn an_ipfs_input_falls_back_from_an_unreachable_gateway_to_the_local_node() {
     let world = World::with_nodes(1).await;
     // The content lives on the supernode, which the local node peers with.
-    let dir = tempfile::tempdir().unwrap();
-    Clip::new(854, 480, 2.0).write(dir.path(), "talk.mp4");
-    let limits = UploadLimits {
-        stall_timeout: Duration::from_secs(30),
-        answer_timeout: Duration::from_secs(30),
-    };
-    let cid = KuboClient::new(world.node("supernode").api.clone(), None)
-        .add_folder(dir.path(), limits)
-        .await
-        .unwrap();
+    let cid = world.add_clip_to("supernode", "talk.mp4").await;
     world.write_config(&format!(
         "[downloads]\ngateways = [\"http://127.0.0.1:{}\"]\nattempts = 1\n{}",
         free_port(),

@@ -40,9 +40,10 @@ pub struct GatewayConfig {
     /// often than this (at least 10 s).
     #[serde(with = "humantime_serde")]
     pub encode_progress_interval: Duration,
-    /// Embed: a job whose quorum is not verified this long after its
-    /// upload began is reported `failed`, so 3Speak can requeue it; what
-    /// was pinned stays pinned. Under 30 minutes, 3Speak's stall reset.
+    /// Embed: a job whose quorum is not verified this long after pinning
+    /// began is given up and reported `failed`, so 3Speak can requeue it;
+    /// what was pinned stays pinned. Under 30 minutes, 3Speak's stall
+    /// reset.
     #[serde(with = "humantime_serde")]
     pub replica_deadline: Duration,
     /// Timeout of each call to the gateway.

@@ -47,6 +47,15 @@ pub enum Alert {
         detail: Option<String>,
     },
     GatewayRecovered,
+    /// The embed system refuses this encoder work (403: disabled or banned).
+    EncoderRefused {
+        reason: String,
+    },
+    /// A webhook receiver refused a job's report for good (a 4xx).
+    ReportRefused {
+        job: JobId,
+        detail: String,
+    },
 }
 
 impl Alert {
@@ -85,6 +94,8 @@ impl Alert {
             Alert::LocalNodeDown { .. } => "local_node_down",
             Alert::GatewayDown { .. } => "gateway_down",
             Alert::GatewayRecovered => "gateway_recovered",
+            Alert::EncoderRefused { .. } => "encoder_refused",
+            Alert::ReportRefused { .. } => "report_refused",
         }
     }
 
@@ -97,7 +108,9 @@ impl Alert {
             Alert::ReplicaMissing { job, replica, .. } => {
                 format!("{}:{job}:{replica}", self.event())
             }
+            Alert::ReportRefused { job, .. } => format!("{}:{job}", self.event()),
             Alert::RetrySpike { .. }
+            | Alert::EncoderRefused { .. }
             | Alert::VerifySpike { .. }
             | Alert::LocalNodeDown { .. }
             | Alert::GatewayDown { .. }
@@ -125,6 +138,12 @@ impl Alert {
                 None => "the 3Speak gateway is DOWN".into(),
             },
             Alert::GatewayRecovered => "the 3Speak gateway has recovered".into(),
+            Alert::EncoderRefused { reason } => {
+                format!("3Speak's embed system gives this encoder no work: {reason}")
+            }
+            Alert::ReportRefused { job, detail } => {
+                format!("job {job}: its report was refused for good and will not be sent again: {detail}")
+            }
             Alert::RetrySpike { failures, window } => {
                 format!(
                     "{failures} calls to IPFS nodes failed in the last {}",
@@ -150,7 +169,10 @@ impl Alert {
                 json!({ "failures": failures, "window_seconds": window.as_secs() })
             }
             Alert::LocalNodeDown { .. } => json!({ "node": "local" }),
-            Alert::GatewayDown { .. } | Alert::GatewayRecovered => json!({ "service": "gateway" }),
+            Alert::GatewayDown { .. } | Alert::GatewayRecovered | Alert::EncoderRefused { .. } => {
+                json!({ "service": "gateway" })
+            }
+            Alert::ReportRefused { job, .. } => json!({ "job": job }),
         }
     }
 

@@ -10,8 +10,13 @@
 //! - watch folders (`watch_folders.rs`): new videos queued;
 //! - the local node (`local_node.rs`): the operator's switch, supervision,
 //!   its history and alerts;
+//! - 3Speak's embed system (`embed/`): community jobs claimed while there
+//!   is room, their progress, and their reports from a durable outbox;
 //! - the legacy 3Speak gateway worker (`gateway/`): work claimed, pinged
 //!   and reported.
+//!
+//! Both 3Speak workers watch their service like a node (`remote.rs`) and
+//! read a job's progress the same way (`job_progress.rs`).
 //!
 //! Each service is a struct built from the few engine handles it needs
 //! (the engine to run jobs, its store and events) and its own config
@@ -22,10 +27,13 @@
 
 mod alerts;
 mod audits;
+mod embed;
 mod error;
 mod gateway;
 mod health;
+mod job_progress;
 mod local_node;
+mod remote;
 mod scheduler;
 mod watch_folders;
 
@@ -33,9 +41,10 @@ pub use alerts::{Alert, Alerts};
 pub use audits::Audits;
 pub use error::DaemonError;
 pub use gateway::identity::{IdentitySource, IDENTITY_KEY};
-pub use gateway::{GatewayStatus, GATEWAY_HEALTH};
+pub use gateway::GatewayStatus;
 pub use health::{HealthMonitor, NodeReport};
 pub use local_node::{LocalNodeAction, LocalNodeEvent, LocalNodeReport, LocalNodeService};
+pub use remote::GATEWAY_HEALTH;
 pub use scheduler::Scheduler;
 pub use watch_folders::WatchFolders;
 
@@ -47,6 +56,7 @@ use tank_config::GatewayMode;
 use tank_engine::Engine;
 use tokio_util::sync::CancellationToken;
 
+use embed::EmbedWorker;
 use gateway::GatewayWorker;
 
 /// How often the scheduler looks for work.
@@ -98,7 +108,8 @@ impl Daemon {
         &self.local_node
     }
 
-    /// The gateway's settings, identity, health and latest claims.
+    /// The 3Speak service's settings, identity, health, latest claims and
+    /// outbox.
     pub fn gateway_status(&self, history: u32) -> Result<GatewayStatus, DaemonError> {
         gateway::status(&self.engine, history)
     }
@@ -110,20 +121,29 @@ impl Daemon {
     }
 
     /// Runs every service until `shutdown` completes. Jobs in flight stop
-    /// where they are and resume at the next start. Fails at once when the
-    /// gateway is enabled but this encoder has no usable identity, or in a
-    /// mode that cannot take jobs yet.
+    /// where they are and resume at the next start. Fails at once when
+    /// 3Speak work is enabled but this encoder has no usable identity.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
         let engine = &self.engine;
         let config = &engine.config().gateway;
-        let gateway = match (config.enabled, config.mode) {
-            (false, _) => None,
-            (true, GatewayMode::Legacy) => Some(Arc::new(GatewayWorker::new(
-                engine,
-                self.health.clone(),
-                self.alerts.clone(),
-            )?)),
-            (true, GatewayMode::Embed) => return Err(DaemonError::EmbedNotAvailable),
+        let (gateway, embed) = match (config.enabled, config.mode) {
+            (false, _) => (None, None),
+            (true, GatewayMode::Legacy) => (
+                Some(Arc::new(GatewayWorker::new(
+                    engine,
+                    self.health.clone(),
+                    self.alerts.clone(),
+                )?)),
+                None,
+            ),
+            (true, GatewayMode::Embed) => (
+                None,
+                Some(Arc::new(EmbedWorker::new(
+                    engine,
+                    self.health.clone(),
+                    self.alerts.clone(),
+                )?)),
+            ),
         };
         let stop = CancellationToken::new();
         let local = engine.local_node().is_some().then(|| {
@@ -145,6 +165,7 @@ impl Daemon {
         let gateway_task = gateway
             .clone()
             .map(|worker| tokio::spawn(worker.run(stop.clone())));
+        let embed_task = embed.map(|worker| tokio::spawn(worker.run(stop.clone())));
         let folders = {
             let (folders, stop) = (WatchFolders::new(engine.clone()), stop.clone());
             tokio::spawn(async move { folders.run(stop).await })
@@ -170,6 +191,7 @@ impl Daemon {
         ];
         tracing::info!(
             gateway = gateway.is_some(),
+            embed = embed_task.is_some(),
             "daemon running: scheduler, health monitor, audits, alerts"
         );
         shutdown.await;
@@ -180,6 +202,7 @@ impl Daemon {
             .chain([folders])
             .chain(local)
             .chain(gateway_task)
+            .chain(embed_task)
         {
             let _ = task.await;
         }

@@ -250,6 +250,7 @@ impl Engine {
             history: store.history(id)?,
             audits: store.audits(id)?,
             gateway: store.gateway_claim_of(id)?,
+            embed: store.embed_claim_of(id)?,
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
         })

@@ -1,24 +1,24 @@
-/// What went wrong talking to the gateway. `Display` never shows the
-/// gateway's URL with credentials or a signed body.
+/// What went wrong talking to a 3Speak service. `Display` never shows the
+/// URL with credentials, a key or a signed body.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    #[error("cannot reach the gateway at {endpoint}: {reason}")]
+    #[error("cannot reach 3Speak at {endpoint}: {reason}")]
     Unreachable { endpoint: String, reason: String },
 
-    #[error("{op} on the gateway got no answer within {}s", .after.as_secs_f32())]
+    #[error("3Speak {op} got no answer within {}s", .after.as_secs_f32())]
     Timeout {
         op: &'static str,
         after: std::time::Duration,
     },
 
-    #[error("{op} on the gateway failed with HTTP {status}: {message}")]
+    #[error("3Speak {op} failed with HTTP {status}: {message}")]
     Refused {
         op: &'static str,
         status: u16,
         message: String,
     },
 
-    #[error("{op} on the gateway gave an answer we cannot use: {detail}")]
+    #[error("3Speak {op} gave an answer we cannot use: {detail}")]
     Protocol { op: &'static str, detail: String },
 }
 

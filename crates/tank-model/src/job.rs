@@ -81,6 +81,23 @@ impl JobInput {
         }
     }
 
+    /// For the URL of an IPFS path gateway (`…/ipfs/<cid>[/<path>]`, as
+    /// 3Speak hands out inputs), the content it names: any other gateway,
+    /// or a node, can serve the same bytes.
+    pub fn gateway_content(&self) -> Option<(String, String)> {
+        let JobInput::Url(url) = self else {
+            return None;
+        };
+        let rest = url.path().strip_prefix("/ipfs/")?;
+        let rest = percent_encoding::percent_decode_str(rest)
+            .decode_utf8()
+            .ok()?;
+        match ipfs_input(&rest)? {
+            JobInput::Ipfs { cid, path } => Some((cid, path)),
+            _ => None,
+        }
+    }
+
     /// Whether the input has to be fetched before it can be probed.
     pub fn is_remote(&self) -> bool {
         !matches!(self, JobInput::File(_))
@@ -132,6 +149,34 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "input \"ftp://host/v.mp4\": the ftp:// scheme is not supported (use a local file, an http(s) URL or ipfs://<cid>)"
+        );
+    }
+
+    #[test]
+    fn a_gateway_url_names_its_content_and_other_urls_name_none() {
+        let cid = "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN";
+        let cwd = Path::new("/");
+        let url = |text: &str| JobInput::parse(text, cwd).unwrap();
+        assert_eq!(
+            url(&format!("https://ipfs.3speak.tv/ipfs/{cid}/my%20clip.mov")).gateway_content(),
+            Some((cid.to_owned(), "my clip.mov".to_owned()))
+        );
+        assert_eq!(
+            url(&format!("http://127.0.0.1:8080/ipfs/{cid}")).gateway_content(),
+            Some((cid.to_owned(), String::new()))
+        );
+        assert_eq!(
+            url("https://cdn.example/ipfs/not-a-cid/v.mp4").gateway_content(),
+            None
+        );
+        assert_eq!(
+            url(&format!("https://cdn.example/videos/{cid}")).gateway_content(),
+            None
+        );
+        assert_eq!(
+            url(&format!("ipfs://{cid}")).gateway_content(),
+            None,
+            "already content"
         );
     }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditRecord;
 use crate::claim::GatewayClaim;
+use crate::embed::EmbedClaim;
 use crate::job::JobId;
 use crate::state::JobState;
 
@@ -116,6 +117,10 @@ pub struct JobReport {
     /// For a job taken from the 3Speak gateway: its claim and report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<GatewayClaim>,
+    /// For a job taken from 3Speak's embed system: its video and where its
+    /// calls stand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed: Option<EmbedClaim>,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -368,6 +368,15 @@ impl Store {
 
     /// Jobs stopped mid-work (not finished, not parked, not paused), with
     /// their folders, oldest first.
+    /// When `job` first entered `state` (ms), if it ever did.
+    pub fn entered_at(&self, job: JobId, state: JobState) -> Result<Option<i64>, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT MIN(at) FROM job_states WHERE job_id = ?1 AND state = ?2",
+            rusqlite::params![job, state.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
     pub fn unfinished(&self) -> Result<Vec<(JobId, String)>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(

@@ -13,12 +13,14 @@
 //! One file per table family, its schema next to its queries: `jobs.rs`
 //! (jobs, their states, parking), `attempts.rs` (calls to nodes, replicas),
 //! `health.rs` (node health, samples, breakers), `audits.rs` (audits, alert
-//! rate limits), `gateway.rs` (gateway claims), `watched.rs` (watch-folder
+//! rate limits), `gateway.rs` (legacy gateway claims),
+//! `embed.rs` (embed jobs, their keys, the outbox), `watched.rs` (watch-folder
 //! files), `node_events.rs` (the local node's history). `schema.rs` runs
 //! the migrations.
 
 mod attempts;
 mod audits;
+mod embed;
 mod gateway;
 mod health;
 mod jobs;

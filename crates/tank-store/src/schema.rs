@@ -6,7 +6,7 @@
 
 use rusqlite::Connection;
 
-use crate::{attempts, audits, gateway, health, jobs, node_events, watched};
+use crate::{attempts, audits, embed, gateway, health, jobs, node_events, watched};
 
 const MIGRATIONS: &[&[&str]] = &[
     &[jobs::TABLES, attempts::TABLES],
@@ -16,6 +16,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[jobs::PAUSED],
     &[watched::TABLES],
     &[attempts::REPLICAS_BY_PEER, audits::AUDITS_BY_PEER],
+    &[embed::TABLES],
 ];
 
 /// Runs the versions `conn` has not run yet, in one transaction.

@@ -56,6 +56,21 @@ impl World {
         assert_eq!(run.code, 0, "tank secret set {key}: {}", run.stderr);
     }
 
+    /// Adds a 480p clip of two seconds, in a folder as `name`, to the node
+    /// `node` (through kubo's own RPC, not ours); answers the folder's CID.
+    pub async fn add_clip_to(&self, node: &str, name: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        tank_testkit::clip::Clip::new(854, 480, 2.0).write(dir.path(), name);
+        let limits = tank_ipfs::UploadLimits {
+            stall_timeout: std::time::Duration::from_secs(30),
+            answer_timeout: std::time::Duration::from_secs(30),
+        };
+        tank_ipfs::KuboClient::new(self.node(node).api.clone(), None)
+            .add_folder(dir.path(), limits)
+            .await
+            .unwrap()
+    }
+
     /// Polls `tank job <id>` until `ready` says so (a minute at most).
     pub async fn wait_for_job(&self, id: u64, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -129,6 +144,10 @@ impl World {
             "ENCODER_PRIVATE_KEY",
             "GATEWAY_URL",
             "REMOTE_GATEWAY_ENABLED",
+            "EMBED_SYSTEM_ENABLED",
+            "EMBED_SYSTEM_MODE",
+            "EMBED_GATEWAY_URL",
+            "IPFS_GATEWAY_URL",
             "HIVE_USERNAME",
             "NODE_NAME",
         ] {

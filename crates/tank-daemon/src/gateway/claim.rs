@@ -5,15 +5,16 @@
 //! the gateway whose the job is (`jobstatus`), so a job the gateway gave us
 //! is never forgotten and a job it did not give us is never worked on.
 
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tank_gateway::{Claim, GatewayJob, NodeInfo};
+use tank_gateway::{Claim, GatewayJob};
 
-use tank_model::{ClaimId, GatewayPhase, JobEvent, JobInput, JobState};
+use tank_model::{ClaimId, GatewayPhase};
 
-use super::{GatewayWorker, VERSION};
+use crate::remote::{announce_taken, node_info, remote_input};
+
+use super::GatewayWorker;
 
 /// After a job was offered (won or lost), the next poll comes this soon:
 /// there may be more work.
@@ -32,45 +33,29 @@ impl GatewayWorker {
             Ok(jobs) => jobs.len(),
             Err(e) => {
                 tracing::error!(%e, "cannot count running jobs");
-                return self.poll_wait();
+                return self.remote.poll_wait();
             }
         };
         if self.engine.is_paused() || busy >= self.engine.config().jobs.max_concurrent as usize {
-            return self.poll_wait();
+            return self.remote.poll_wait();
         }
-        match self.call("getJob", self.client.get_job()).await {
+        match self.remote.call("getJob", self.client.get_job()).await {
             Ok(Some(job)) => {
                 self.claim(job).await;
                 SOON
             }
-            Ok(None) => self.poll_wait(),
+            Ok(None) => self.remote.poll_wait(),
             Err(e) => {
                 tracing::warn!(%e, "cannot ask the gateway for work");
-                self.poll_wait()
+                self.remote.poll_wait()
             }
         }
     }
 
-    /// The poll interval (longer after failed calls), plus jitter.
-    fn poll_wait(&self) -> Duration {
-        let failures = self.failures.load(Ordering::Relaxed);
-        let jitter = self.config().poll_jitter.mul_f64(fastrand::f64());
-        self.backoff(self.config().poll_interval, failures) + jitter
-    }
-
     async fn announce(&self) {
-        let config = self.config();
-        let peer_id = match self.engine.local_node() {
-            Some(local) => local.status().await.running.map(|r| r.peer_id),
-            None => None,
-        };
-        let info = NodeInfo::new(
-            &config.node_name(),
-            config.hive_username.as_deref().unwrap_or_default(),
-            peer_id,
-            VERSION,
-        );
+        let info = node_info(&self.engine).await;
         match self
+            .remote
             .call("updateNode", self.client.update_node(&info))
             .await
         {
@@ -92,6 +77,7 @@ impl GatewayWorker {
                 // The gateway offers a job we hold: it gave up on us (pings
                 // lost). Ask for it back; our work on it goes on.
                 match self
+                    .remote
                     .call("acceptJob", self.client.accept_job(&job.id))
                     .await
                 {
@@ -113,6 +99,7 @@ impl GatewayWorker {
             }
         };
         match self
+            .remote
             .call("acceptJob", self.client.accept_job(&job.id))
             .await
         {
@@ -152,6 +139,7 @@ impl GatewayWorker {
 
     async fn settle(&self, claim: ClaimId, gateway_id: &str) {
         let status = match self
+            .remote
             .call("jobstatus", self.client.job_status(gateway_id))
             .await
         {
@@ -187,7 +175,7 @@ impl GatewayWorker {
     /// The job is ours: its local job is created in the same transaction
     /// that records the claim, already failed when its input is unusable.
     fn take(&self, claim: ClaimId, job: &GatewayJob) {
-        let input = remote_input(job);
+        let input = remote_input(&job.input.uri, "the gateway");
         let text = input.clone().unwrap_or_else(|_| job.input.uri.clone());
         let refusal = input.err();
         let json = serde_json::to_string(job).expect("JSON");
@@ -207,61 +195,10 @@ impl GatewayWorker {
                     input = text,
                     "took a job from the gateway"
                 );
-                let state = match refusal {
-                    Some(_) => JobState::Failed,
-                    None => JobState::Queued,
-                };
-                self.engine.events().send(JobEvent::State {
-                    job: local,
-                    state,
-                    detail: refusal,
-                });
+                announce_taken(&self.engine, local, refusal);
             }
             Ok(None) => {}
             Err(e) => tracing::error!(gateway_job = job.id, %e, "cannot record a claimed job"),
         }
-    }
-}
-
-/// The gateway's input as a local job input: only http(s) URLs and IPFS
-/// content; a path on this machine is never taken from the gateway.
-fn remote_input(job: &GatewayJob) -> Result<String, String> {
-    match JobInput::parse(&job.input.uri, Path::new("/")) {
-        Ok(input) if input.is_remote() => Ok(input.to_text()),
-        Ok(_) => Err(format!(
-            "the gateway's input {:?} is not an http(s) or ipfs:// URL",
-            job.input.uri
-        )),
-        Err(e) => Err(format!("the gateway's input: {e}")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn job(uri: &str) -> GatewayJob {
-        serde_json::from_value(serde_json::json!({"id": "g", "input": {"uri": uri}})).unwrap()
-    }
-
-    #[test]
-    fn only_urls_and_ipfs_content_are_taken_from_the_gateway() {
-        assert_eq!(
-            remote_input(&job("https://cdn.example/v.mp4")).unwrap(),
-            "https://cdn.example/v.mp4"
-        );
-        assert_eq!(
-            remote_input(&job(
-                "ipfs://QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"
-            ))
-            .unwrap(),
-            "ipfs://QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"
-        );
-        let refused = remote_input(&job("/etc/passwd")).unwrap_err();
-        assert!(
-            refused.contains("not an http(s) or ipfs:// URL"),
-            "{refused}"
-        );
-        assert!(remote_input(&job("ftp://x/v.mp4")).is_err());
     }
 }

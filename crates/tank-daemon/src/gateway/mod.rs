@@ -25,44 +25,34 @@ pub(crate) mod identity;
 mod ping;
 mod report;
 
-use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tank_gateway::{EncoderGateway, GatewayError};
+use tank_gateway::{EncoderGateway, EncoderRecord};
 use tokio_util::sync::CancellationToken;
 
 use tank_config::{GatewayConfig, GatewayMode};
 use tank_engine::Engine;
 
 use crate::error::DaemonError;
-use tank_model::{GatewayClaim, HealthRow, HealthSample, HealthState};
-use tank_store::now_ms;
+use tank_model::{EmbedClaim, GatewayClaim, HealthRow, HealthSample, HealthState, OutboxEntry};
 
-use crate::alerts::{Alert, Alerts};
-use crate::health::{HealthMonitor, Probe};
+use crate::alerts::Alerts;
+use crate::health::HealthMonitor;
+use crate::remote::{RemoteService, GATEWAY_HEALTH};
 use identity::IdentitySource;
-
-/// The gateway's name in the health store.
-pub const GATEWAY_HEALTH: &str = "3speak-gateway";
 
 /// How often claimed jobs are looked at (pings due, reports to send).
 const TEND_TICK: Duration = Duration::from_secs(1);
-
-/// What this encoder tells the gateway it runs.
-const VERSION: &str = concat!("tank-encoder/", env!("CARGO_PKG_VERSION"));
 
 /// The gateway side of the daemon. Cheap to share.
 pub(crate) struct GatewayWorker {
     engine: Engine,
     /// The gateway is judged like a node, by the same monitor.
-    monitor: HealthMonitor,
-    alerts: Alerts,
+    remote: RemoteService,
     client: EncoderGateway,
-    /// Failed calls in a row: polls and report retries back off.
-    failures: AtomicU32,
     announced: AtomicBool,
 }
 
@@ -79,8 +69,16 @@ pub struct GatewayStatus {
     pub health: Option<HealthRow>,
     /// Latest calls, newest first.
     pub history: Vec<HealthSample>,
-    /// Latest claims, newest first.
+    /// Latest legacy claims, newest first.
     pub claims: Vec<GatewayClaim>,
+    /// What the embed system last said of this encoder, and when.
+    pub encoder: Option<EncoderRecord>,
+    pub encoder_seen_at: Option<String>,
+    /// Latest embed jobs, newest first.
+    pub embed_jobs: Vec<EmbedClaim>,
+    /// Latest reports owed to webhooks, newest first: what is waiting, how
+    /// many tries, the last error.
+    pub outbox: Vec<OutboxEntry>,
 }
 
 impl GatewayWorker {
@@ -94,10 +92,8 @@ impl GatewayWorker {
         tracing::info!(did = identity.did(), gateway = %tank_ipfs::redacted(&config.url), "gateway identity");
         Ok(GatewayWorker {
             client: EncoderGateway::new(&config.url, Arc::new(identity), config.timeout),
+            remote: RemoteService::new(engine, monitor, alerts),
             engine: engine.clone(),
-            monitor,
-            alerts,
-            failures: AtomicU32::new(0),
             announced: AtomicBool::new(false),
         })
     }
@@ -134,8 +130,8 @@ impl GatewayWorker {
             pings.round(self).await;
             self.report_round().await;
             if Instant::now() >= next_probe {
-                next_probe = Instant::now() + self.monitor.interval();
-                let _ = self.call("stats", self.client.stats()).await;
+                next_probe = Instant::now() + self.remote.probe_interval();
+                let _ = self.remote.call("stats", self.client.stats()).await;
             }
             tokio::select! {
                 _ = stop.cancelled() => return,
@@ -143,67 +139,16 @@ impl GatewayWorker {
             }
         }
     }
-
-    /// Makes one call to the gateway, as a health sample of it.
-    async fn call<T>(
-        &self,
-        op: &'static str,
-        call: impl Future<Output = Result<T, GatewayError>>,
-    ) -> Result<T, GatewayError> {
-        let started = Instant::now();
-        let outcome = call.await;
-        let latency = started.elapsed();
-        let error = outcome.as_ref().err();
-        let live = error.is_none_or(GatewayError::gateway_is_up);
-        let sample = HealthSample {
-            at: String::new(),
-            probe: op.to_owned(),
-            ok: live,
-            latency_ms: Some(latency.as_millis() as u64),
-            detail: error.map(ToString::to_string),
-            repo_size: None,
-            storage_max: None,
-        };
-        if let Err(e) = self
-            .engine
-            .store()
-            .add_sample(GATEWAY_HEALTH, &sample, now_ms())
-        {
-            tracing::error!(%e, "cannot save a gateway health sample");
-        }
-        let probe = Probe {
-            live,
-            degraded: (live && latency > self.monitor.slow())
-                .then(|| format!("slow: answered in {} ms", latency.as_millis())),
-            failure: (!live).then(|| sample.detail.clone()).flatten(),
-            canary_ran: false,
-        };
-        if live {
-            self.failures.store(0, Ordering::Relaxed);
-        } else {
-            self.failures.fetch_add(1, Ordering::Relaxed);
-        }
-        if let Some(change) = self.monitor.judge(GATEWAY_HEALTH, &probe) {
-            tracing::warn!(from = %change.from, to = %change.to, detail = ?change.detail, "gateway state changed");
-            if let Some(alert) = Alert::from_gateway_change(&change) {
-                self.alerts.send(&alert).await;
-            }
-        }
-        outcome
-    }
-
-    /// `base`, doubled for each failed call in a row, up to `max_backoff`.
-    fn backoff(&self, base: Duration, failures: u32) -> Duration {
-        let factor = 2u32.saturating_pow(failures.min(16));
-        base.saturating_mul(factor)
-            .min(self.config().max_backoff.max(base))
-    }
 }
 
 /// The gateway's settings, identity, health and latest claims.
 pub(crate) fn status(engine: &Engine, history: u32) -> Result<GatewayStatus, DaemonError> {
     let config = &engine.config().gateway;
     let (identity, source) = identity::load(engine.secrets())?;
+    let (encoder, encoder_seen_at) = match engine.store().embed_encoder(identity.did())? {
+        Some((record, at)) => (serde_json::from_value(record).ok(), Some(at)),
+        None => (None, None),
+    };
     let health = engine
         .store()
         .health_rows()?
@@ -219,5 +164,9 @@ pub(crate) fn status(engine: &Engine, history: u32) -> Result<GatewayStatus, Dae
         health,
         history: engine.store().samples(GATEWAY_HEALTH, history)?,
         claims: engine.store().gateway_recent(history)?,
+        encoder,
+        encoder_seen_at,
+        embed_jobs: engine.store().embed_recent(history)?,
+        outbox: engine.store().outbox_recent(history)?,
     })
 }

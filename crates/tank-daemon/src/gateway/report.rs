@@ -14,7 +14,8 @@ use tank_gateway::{FailReport, Finish, GatewayError};
 use tank_model::{GatewayClaim, GatewayPhase, JobEvent, JobState, Report};
 use tank_store::{now_ms, rfc3339};
 
-use super::{GatewayWorker, VERSION};
+use super::GatewayWorker;
+use crate::remote::VERSION;
 
 impl GatewayWorker {
     /// Fixes the report of every claimed job whose local job ended, then
@@ -91,6 +92,7 @@ impl GatewayWorker {
         let id = &claim.gateway_id;
         let outcome = match report {
             Report::Finish { cid } => self
+                .remote
                 .call("finishJob", self.client.finish_job(id, cid))
                 .await
                 .map(|finish| match finish {
@@ -108,7 +110,8 @@ impl GatewayWorker {
                     retryable: *retryable,
                     encoder_version: VERSION.to_owned(),
                 };
-                self.call("failJob", self.client.fail_job(id, &report))
+                self.remote
+                    .call("failJob", self.client.fail_job(id, &report))
                     .await
                     .map(|()| "accepted".to_owned())
             }
@@ -123,6 +126,7 @@ impl GatewayWorker {
     /// The gateway refused a report: what does it know of the job?
     async fn settle_refused(&self, claim: &GatewayClaim, report: &Report, refusal: GatewayError) {
         let status = match self
+            .remote
             .call("jobstatus", self.client.job_status(&claim.gateway_id))
             .await
         {
@@ -152,6 +156,7 @@ impl GatewayWorker {
 
     async fn send_release(&self, claim: &GatewayClaim) {
         match self
+            .remote
             .call("rejectJob", self.client.reject_job(&claim.gateway_id))
             .await
         {
@@ -233,7 +238,9 @@ impl GatewayWorker {
     }
 
     fn retry_later(&self, claim: &GatewayClaim, error: &GatewayError) {
-        let wait = self.backoff(self.config().ping_interval, claim.report_tries);
+        let wait = self
+            .remote
+            .backoff(self.config().ping_interval, claim.report_tries);
         tracing::warn!(gateway_job = claim.gateway_id, %error, retry_in = ?wait, "gateway call failed; will try again");
         let next = now_ms() + wait.as_millis() as i64;
         if let Err(e) =

@@ -97,16 +97,37 @@ impl Engine {
     /// Ends a job that has not finished: it becomes `cancelled` (committed)
     /// and its run stops. Its folder is kept.
     pub fn cancel(&self, id: JobId) -> Result<(), EngineError> {
+        self.cancel_because(id, CANCELLED)
+    }
+
+    /// [`Engine::cancel`], for a `reason` other than the operator's word
+    /// (e.g. the job's source took it back).
+    pub fn cancel_because(&self, id: JobId, reason: &str) -> Result<(), EngineError> {
+        self.end(id, || Move::Cancel {
+            reason: reason.into(),
+        })
+    }
+
+    /// Ends a job that has not finished as `failed`, retryable, with
+    /// `reason`: its source cannot wait longer (e.g. 3Speak's stall clock
+    /// while replicas are missing). What it made so far (replicas, the HLS
+    /// folder) is kept, so `tank retry` goes on from there.
+    pub fn give_up(&self, id: JobId, reason: &str) -> Result<(), EngineError> {
+        self.end(id, || Move::Fail {
+            error: reason.into(),
+            retryable: true,
+        })
+    }
+
+    /// Commits `end` from wherever the job is, then stops its run.
+    fn end(&self, id: JobId, end: impl Fn() -> Move) -> Result<(), EngineError> {
         loop {
             let state = self.inner.store.job(id)?.state;
             if state.is_terminal() {
                 return Err(EngineError::NotRunning { id, state });
             }
-            let cancel = Move::Cancel {
-                reason: CANCELLED.into(),
-            };
-            match self.commit(id, state, cancel) {
-                // The run moved the job on meanwhile: cancel it where it is now.
+            match self.commit(id, state, end()) {
+                // The run moved the job on meanwhile: end it where it is now.
                 Err(EngineError::Store(StoreError::Conflict { .. })) => continue,
                 result => result?,
             };

@@ -6,7 +6,9 @@
 //! `ipfs://` input (or a bare CID) comes from the configured gateways, then
 //! from the local node's own gateway (which fetches from its peers), the
 //! Tier-2 source that kept the operators working through the supernode's
-//! 11-hour outage. Every try is recorded in the job's history.
+//! 11-hour outage. An http(s) URL of an IPFS gateway (`…/ipfs/<cid>/…`, as
+//! 3Speak hands out inputs) is tried first, then the same content from
+//! those sources. Every try is recorded in the job's history.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -74,20 +76,27 @@ impl AttemptError for DownloadError {
 }
 
 pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
-    let (sources, name) = match JobInput::from_stored(&stage.job.input) {
+    let input = JobInput::from_stored(&stage.job.input);
+    let (sources, name) = match &input {
         JobInput::Url(url) => {
-            let source = Source {
-                name: tank_ipfs::redacted(&url),
+            let content = input.gateway_content();
+            let mut sources = vec![Source {
+                name: tank_ipfs::redacted(url),
                 url: url.clone(),
-                authoritative: true,
-            };
-            (vec![source], file_name(&url))
+                // One gateway's 404 says nothing of the content.
+                authoritative: content.is_none(),
+            }];
+            if let Some((cid, path)) = content {
+                let others = ipfs_sources(stage, &cid, &path).await;
+                sources.extend(others.into_iter().filter(|s| s.url != *url));
+            }
+            (sources, file_name(url))
         }
         JobInput::Ipfs { cid, path } => {
-            let name = Path::new(&path)
+            let name = Path::new(path)
                 .file_name()
                 .map_or(cid.clone(), |n| safe_name(&n.to_string_lossy()));
-            (ipfs_sources(stage, &cid, &path).await, name)
+            (ipfs_sources(stage, cid, path).await, name)
         }
         JobInput::File(_) => unreachable!("local files are not downloaded"),
     };

@@ -1,0 +1,516 @@
+//! Community work from 3Speak's embed system, end to end: `tank daemon`
+//! registers with a TEST DOUBLE of the embed system
+//! (`tests/embed-double`, which verifies every signed request with the
+//! `dids` library the real one uses and keeps its quirks), claims jobs only
+//! while it has room, downloads them from an IPFS HTTP gateway (a real kubo
+//! node's), makes them durable on real kubo nodes, sends progress while it
+//! works, and reports each result from a durable outbox, never sending
+//! progress after it.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{replica_nodes, stop_gracefully, Run, World};
+use serde_json::{json, Value};
+use tank_testkit::embed::{job_in, EmbedDouble, EmbedOptions};
+
+const SEED: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
+/// `[gateway]` in embed mode, pointing at the double, with short waits.
+fn embed_config(double: &EmbedDouble, extra: &str) -> String {
+    let extra = if extra.contains("max_backoff") {
+        extra.to_owned()
+    } else {
+        format!("max_backoff = \"2s\"\n{extra}")
+    };
+    format!(
+        r#"
+[gateway]
+enabled = true
+mode = "embed"
+url = "{}"
+node_name = "tank-under-test"
+poll_interval = "300ms"
+poll_jitter = "100ms"
+heartbeat_interval = "1s"
+progress_interval = "1s"
+timeout = "3s"
+{extra}
+"#,
+        double.api
+    )
+}
+
+/// A world of two kubo nodes, a clip added to the supernode (the double's
+/// IPFS HTTP gateway is that node's), and an embed double serving jobs.
+struct EmbedWorld {
+    world: World,
+    double: EmbedDouble,
+    /// The clip's path as the embed system names it: `<cid>/clip.mp4`.
+    clip: String,
+    data_dir: PathBuf,
+}
+
+/// Which IPFS HTTP gateway the embed system's input URLs name.
+#[derive(PartialEq)]
+enum InputGateway {
+    /// The supernode's, which has the clip.
+    Serving,
+    /// One nobody answers at; the supernode's is only in `[downloads]`.
+    Dead,
+}
+
+impl EmbedWorld {
+    async fn new(gateway_extra: &str, jobs_extra: &str) -> EmbedWorld {
+        EmbedWorld::with_input_gateway(InputGateway::Serving, gateway_extra, jobs_extra).await
+    }
+
+    async fn with_input_gateway(
+        input: InputGateway,
+        gateway_extra: &str,
+        jobs_extra: &str,
+    ) -> EmbedWorld {
+        let world = World::with_nodes(2).await;
+        let cid = world.add_clip_to("supernode", "clip.mp4").await;
+        let serving = world.node("supernode").gateway.clone();
+        let (ipfs_gateway, downloads) = match input {
+            InputGateway::Serving => (serving, String::new()),
+            InputGateway::Dead => (
+                format!("http://127.0.0.1:{}", tank_testkit::free_port())
+                    .parse()
+                    .unwrap(),
+                format!("[downloads]\ngateways = [\"{serving}\"]\nattempts = 1\n"),
+            ),
+        };
+        let double = EmbedDouble::start(EmbedOptions {
+            ipfs_gateway,
+            ..EmbedOptions::default()
+        })
+        .await;
+        world.write_config(&format!(
+            "{downloads}{jobs_extra}\n{}",
+            embed_config(&double, gateway_extra)
+        ));
+        let data_dir = world.data_dir();
+        EmbedWorld {
+            world,
+            double,
+            clip: format!("{cid}/clip.mp4"),
+            data_dir,
+        }
+    }
+
+    fn start(&self) -> tokio::process::Child {
+        self.world
+            .start_daemon_in(&self.data_dir, &[("ENCODER_PRIVATE_KEY", SEED)], "daemon")
+    }
+
+    async fn tank(&self, args: &[&str]) -> Run {
+        let output = self
+            .world
+            .tank_command_in(&self.data_dir, args)
+            .env("ENCODER_PRIVATE_KEY", SEED)
+            .output()
+            .await
+            .unwrap();
+        Run::from(output)
+    }
+
+    async fn push(&self, permlink: &str) -> Value {
+        self.double
+            .push_job(json!({ "owner": "alice", "permlink": permlink, "input_cid": self.clip }))
+            .await
+    }
+
+    async fn status(&self) -> Value {
+        self.tank(&["gateway", "--json"]).await.json()
+    }
+
+    /// Polls `tank gateway --json` until `ready` holds.
+    async fn wait_for_status(&self, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let status = self.status().await;
+            if ready(&status) {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never saw: {what}\n{status:#}\nlog:\n{}",
+                self.world.log("daemon")
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Waits until the embed system has `owner/permlink` in `status`.
+    async fn wait_for_job(&self, permlink: &str, status: &str) -> Value {
+        let state = self
+            .double
+            .wait_for(&format!("alice/{permlink} {status}"), |state| {
+                job_in(state, "alice", permlink).is_some_and(|j| j["status"] == status)
+            })
+            .await;
+        job_in(&state, "alice", permlink).unwrap().clone()
+    }
+}
+
+/// The calls about `permlink` to `route`, oldest first.
+fn calls_about<'a>(state: &'a Value, route: &str, permlink: &str) -> Vec<&'a Value> {
+    state["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["route"] == route && c["body"]["permlink"] == permlink)
+        .collect()
+}
+
+fn at(call: &Value) -> &str {
+    call["at"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn a_community_job_is_reported_complete_once_durable_and_no_progress_follows() {
+    let embed = EmbedWorld::new("", "").await;
+    embed.push("first").await;
+
+    let mut daemon = embed.start();
+    let published = embed.wait_for_job("first", "completed").await;
+
+    let report = embed.tank(&["job", "1", "--json"]).await.json();
+    assert_eq!(report["state"], "done", "{report:#}");
+    let cid = report["cid"].as_str().unwrap();
+    let mut replicas = replica_nodes(&report);
+    replicas.sort();
+    assert_eq!(
+        replicas,
+        ["backup-1", "supernode"],
+        "durable before reported"
+    );
+    assert_eq!(published["manifest_cid"], cid);
+    assert_eq!(
+        (
+            report["embed"]["owner"].as_str(),
+            report["embed"]["permlink"].as_str()
+        ),
+        (Some("alice"), Some("first")),
+        "the job says where it came from"
+    );
+
+    // The daemon keeps running: a late progress call would show now.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let state = embed.double.state().await;
+    let webhooks = calls_about(&state, "webhook", "first");
+    assert_eq!(webhooks.len(), 1, "reported once: {webhooks:#?}");
+    let sent = &webhooks[0];
+    assert_eq!(
+        (sent["status"].as_u64(), sent["key"].as_str()),
+        (Some(200), Some("job"))
+    );
+    let body = &sent["body"];
+    assert_eq!(body["status"], "complete");
+    assert_eq!(body["progress"], 100);
+    assert_eq!(
+        body["input_cid"],
+        format!(
+            "{}ipfs/{}",
+            embed.world.node("supernode").gateway,
+            embed.clip
+        ),
+        "the input as the embed system handed it out"
+    );
+    assert_eq!(body["video_url"], format!("ipfs://{cid}/manifest.m3u8"));
+    assert_eq!(body["qualities_encoded"], report["renditions"]);
+    assert!(!report["renditions"].as_array().unwrap().is_empty());
+    assert_eq!(body["encoder_id"], "tank-under-test");
+    assert_eq!(body["job_id"], "tank-1");
+    assert!(body["processing_time_seconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(body["frontend_app"], "3speak-tv");
+
+    let progress = calls_about(&state, "progress", "first");
+    assert!(!progress.is_empty(), "progress was sent while it worked");
+    assert!(
+        progress
+            .iter()
+            .all(|p| at(p) <= at(sent) && p["status"] == 200),
+        "every progress call came before the report: {progress:#?}"
+    );
+    let stages: Vec<&str> = progress
+        .iter()
+        .map(|p| p["body"]["stage"].as_str().unwrap())
+        .collect();
+    assert!(
+        stages.iter().any(|s| *s != "encoding"),
+        "progress outside the encode too: {stages:?}"
+    );
+    let job = job_in(&state, "alice", "first").unwrap();
+    assert_eq!(job["status"], "completed", "never re-opened");
+    assert_eq!(job.get("reopened"), None);
+
+    let status = embed.status().await;
+    assert_eq!(status["state"], "healthy", "{status:#}");
+    assert_eq!(status["encoder"]["tier"], "lite");
+    assert_eq!(status["encoder"]["name"], state["encoders"][0]["name"]);
+    assert_eq!(status["outbox"][0]["status"], "delivered");
+    assert_eq!(status["outbox"][0]["tries"], 1);
+    assert_eq!(status["embed_jobs"][0]["permlink"], "first");
+    assert!(status["embed_jobs"][0]["closed_at"].is_string());
+
+    let shown = embed.tank(&["gateway"]).await.stdout;
+    assert!(
+        shown.contains("tier lite, access community, enabled"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("alice/first  job 1 (done)  community  closed"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("alice/first  complete  delivered, 1 try: "),
+        "{shown}"
+    );
+
+    // The claim's key reaches the webhook and nothing else.
+    let key = job["callbackToken"].as_str().unwrap();
+    let shown = [
+        status.to_string(),
+        report.to_string(),
+        shown,
+        embed.world.log("daemon"),
+    ];
+    for text in shown {
+        assert!(!text.contains(key), "the job's key leaked: {text}");
+    }
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}
+
+#[tokio::test]
+async fn an_input_its_own_gateway_cannot_serve_comes_from_another_by_its_cid() {
+    let embed = EmbedWorld::with_input_gateway(InputGateway::Dead, "", "").await;
+    embed.push("elsewhere").await;
+
+    let mut daemon = embed.start();
+    embed.wait_for_job("elsewhere", "completed").await;
+
+    let report = embed.tank(&["job", "1", "--json"]).await.json();
+    let downloads: Vec<(String, bool)> = report["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["op"] == "download")
+        .map(|a| {
+            (
+                a["node"].as_str().unwrap().to_owned(),
+                a["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let serving = embed.world.node("supernode").gateway.clone();
+    assert_eq!(downloads.len(), 2, "{downloads:?}");
+    assert!(
+        !downloads[0].1 && downloads[0].0.contains("/ipfs/"),
+        "the URL as given, first: {downloads:?}"
+    );
+    assert_eq!(
+        downloads[1],
+        (format!("gateway {}", tank_ipfs::redacted(&serving)), true),
+        "then the same CID from [downloads] gateways"
+    );
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}
+
+#[tokio::test]
+async fn a_quorum_not_met_by_the_replica_deadline_is_reported_failed_for_3speak_to_requeue() {
+    let embed = EmbedWorld::new("replica_deadline = \"4s\"", "").await;
+    embed.world.node("backup-1").refuse_connections().await;
+    embed.push("short-of-replicas").await;
+
+    let mut daemon = embed.start();
+    let job = embed
+        .double
+        .wait_for("a failed report", |s| {
+            calls_about(s, "webhook", "short-of-replicas")
+                .iter()
+                .any(|w| w["status"] == 200)
+        })
+        .await;
+    let sent = calls_about(&job, "webhook", "short-of-replicas")[0].clone();
+    assert_eq!(sent["body"]["status"], "failed", "{sent:#}");
+    let error = sent["body"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("replica_deadline") && error.contains("pins made so far are kept"),
+        "{error}"
+    );
+    // Requeued by 3Speak (and maybe claimed again already: we have room).
+    let requeued = job_in(&job, "alice", "short-of-replicas").unwrap();
+    assert_eq!(requeued["attemptCount"], 1, "{requeued:#}");
+    assert_eq!(requeued["lastError"], error);
+
+    let report = embed.tank(&["job", "1", "--json"]).await.json();
+    assert_eq!(
+        (report["state"].as_str(), report["retryable"].as_bool()),
+        (Some("failed"), Some(true))
+    );
+    assert_eq!(
+        replica_nodes(&report),
+        ["supernode"],
+        "the replica made is kept"
+    );
+    let progress = calls_about(&job, "progress", "short-of-replicas");
+    assert!(
+        progress
+            .iter()
+            .any(|p| p["body"]["stage"] == "awaiting_replicas" || p["body"]["stage"] == "pinning"),
+        "progress kept the claim alive while replicas were missing: {progress:#?}"
+    );
+    assert!(progress.iter().all(|p| at(p) <= at(&sent)));
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}
+
+#[tokio::test]
+async fn a_job_is_claimed_only_when_a_slot_is_free() {
+    let embed = EmbedWorld::new("", "[jobs]\nmax_concurrent = 1\n").await;
+    embed.push("one").await;
+    embed.push("two").await;
+
+    let mut daemon = embed.start();
+    embed.wait_for_job("two", "completed").await;
+
+    let state = embed.double.state().await;
+    let one = embed.tank(&["job", "1", "--json"]).await.json();
+    let one_done = one["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["state"] == "done")
+        .expect("job 1 done")["at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let two = job_in(&state, "alice", "two").unwrap();
+    assert!(
+        two["assignedAt"].as_str().unwrap() >= one_done.as_str(),
+        "the second job was claimed at {} while the first was unfinished (done at {one_done})",
+        two["assignedAt"]
+    );
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}
+
+#[tokio::test]
+async fn a_report_waits_in_the_outbox_through_an_outage_and_a_crash() {
+    let embed = EmbedWorld::new("", "").await;
+    embed.double.webhook_answers(503).await;
+    embed.push("held").await;
+
+    let mut daemon = embed.start();
+    let status = embed
+        .wait_for_status("the report waiting after a failed try", |s| {
+            s["outbox"][0]["status"] == "waiting" && s["outbox"][0]["tries"].as_u64() >= Some(1)
+        })
+        .await;
+    assert!(
+        status["outbox"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("503"),
+        "{status:#}"
+    );
+    daemon.start_kill().unwrap();
+    daemon.wait().await.unwrap();
+    embed.double.webhook_answers(0).await;
+
+    let mut daemon = embed.start();
+    embed.wait_for_job("held", "completed").await;
+    let state = embed.double.state().await;
+    let webhooks = calls_about(&state, "webhook", "held");
+    let statuses: Vec<u64> = webhooks
+        .iter()
+        .map(|w| w["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
+    assert!(
+        statuses[..statuses.len() - 1].iter().all(|s| *s == 503),
+        "{statuses:?}"
+    );
+    let first_try = at(webhooks[0]);
+    assert!(
+        calls_about(&state, "progress", "held")
+            .iter()
+            .all(|p| at(p) <= first_try),
+        "no progress once the report was committed"
+    );
+    let bodies: Vec<&Value> = webhooks.iter().map(|w| &w["body"]).collect();
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "the same report every time"
+    );
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}
+
+#[tokio::test]
+async fn a_forgotten_encoder_registers_again_and_a_disabled_one_stops_asking() {
+    // A refused encoder asks again only after max_backoff.
+    let embed = EmbedWorld::new("max_backoff = \"1m\"", "").await;
+    let mut daemon = embed.start();
+    embed
+        .double
+        .wait_for("a first registration", |s| {
+            s["encoders"].as_array().is_some_and(|e| !e.is_empty())
+        })
+        .await;
+
+    embed.double.forget_encoders().await;
+    let state = embed
+        .double
+        .wait_for("a second registration", |s| {
+            s["calls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["route"] == "updateNode")
+                .count()
+                >= 2
+        })
+        .await;
+    let did = state["encoders"][0]["did"].as_str().unwrap().to_owned();
+
+    embed.double.disable(&did).await;
+    embed
+        .double
+        .wait_for("a refused myJob", |s| {
+            s["calls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["route"] == "myJob" && c["status"] == 403)
+        })
+        .await;
+    embed.push("unclaimed").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let state = embed.double.state().await;
+    let refused_at = state["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["route"] == "myJob" && c["status"] == 403)
+        .map(|c| at(c).to_owned())
+        .unwrap();
+    let asked_after = state["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["route"] == "myJob" && at(c) > refused_at.as_str())
+        .count();
+    assert_eq!(asked_after, 0, "no more asking after a 403");
+    assert_eq!(
+        job_in(&state, "alice", "unclaimed").unwrap()["status"],
+        "pending"
+    );
+    assert!(embed
+        .world
+        .log("daemon")
+        .contains("refuses this encoder work"));
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}

@@ -1,0 +1,88 @@
+// @vitest-environment jsdom
+import { render, screen, within } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import type { EmbedClaim, GatewayStatus, OutboxEntry } from '../../bindings';
+import GatewayCard from './GatewayCard.svelte';
+
+function embedStatus(overrides: Partial<GatewayStatus> = {}): GatewayStatus {
+  return {
+    enabled: true,
+    url: 'https://embed.3speak.tv/',
+    mode: 'embed',
+    did: 'did:key:z6MkTest',
+    identity: 'keyring',
+    state: 'healthy',
+    health: null,
+    history: [],
+    claims: [],
+    encoder: { name: 'community-abc123', did: 'did:key:z6MkTest', tier: 'lite', access: 'community', enabled: true },
+    encoder_seen_at: '2026-12-02T10:00:00Z',
+    embed_jobs: [],
+    outbox: [],
+    ...overrides,
+  };
+}
+
+const job: EmbedClaim = {
+  id: 1,
+  job_id: 7,
+  job_state: 'encoding',
+  via: 'community',
+  owner: 'alice',
+  permlink: 'first',
+  input_cid: 'https://ipfs.3speak.tv/ipfs/QmInput',
+  short: false,
+  premium: false,
+  webhook_url: 'https://embed.3speak.tv/webhook',
+  frontend_app: null,
+  original_filename: null,
+  claimed_at: '2026-12-02T10:01:00Z',
+  last_progress_at: '2026-12-02T10:02:00Z',
+  last_progress: 40,
+  progress_error: null,
+  closed_at: null,
+};
+
+const waiting: OutboxEntry = {
+  id: 3,
+  embed_id: 1,
+  job_id: 7,
+  owner: 'alice',
+  permlink: 'first',
+  status_reported: 'complete',
+  body: {},
+  status: 'waiting',
+  tries: 4,
+  last_error: '3Speak webhook failed with HTTP 503: Service unavailable',
+  answer: null,
+  created_at: '2026-12-02T10:05:00Z',
+  delivered_at: null,
+};
+
+describe('GatewayCard', () => {
+  it("shows the embed system's record of this encoder, its jobs and the reports still owed", () => {
+    render(GatewayCard, { gateway: embedStatus({ embed_jobs: [job], outbox: [waiting] }) });
+    const card = screen.getByTestId('gateway-card');
+    expect(card.textContent).toContain('3Speak embed system');
+    expect(screen.getByTestId('gateway-encoder').textContent).toContain('community-abc123');
+    expect(screen.getByTestId('gateway-encoder').textContent).toContain('tier lite');
+    const jobs = screen.getByTestId('embed-jobs');
+    expect(jobs.textContent).toContain('alice/first');
+    expect(jobs.textContent).toContain('#7 encoding');
+    expect(jobs.textContent).toContain('40% sent');
+    const row = within(screen.getByTestId('outbox')).getAllByRole('row')[1];
+    expect(row.dataset.status).toBe('waiting');
+    expect(row.textContent).toContain('complete');
+    expect(row.textContent).toContain('4');
+    expect(row.textContent).toContain('HTTP 503');
+  });
+
+  it('says loudly when 3Speak has disabled this encoder', () => {
+    const status = embedStatus();
+    status.encoder = { ...status.encoder!, enabled: false };
+    render(GatewayCard, { gateway: status });
+    expect(screen.getByTestId('gateway-encoder').textContent).toContain('disabled by 3Speak');
+    expect(screen.queryByTestId('outbox')).toBeNull();
+    expect(screen.getByTestId('gateway-card').textContent).toContain('No job taken yet');
+  });
+});
