@@ -86,6 +86,7 @@ impl From<DaemonError> for AppError {
             DaemonError::Store(_) => ErrorCode::Storage,
             DaemonError::Identity(_) => ErrorCode::Config,
             DaemonError::LocalNodeDisabled => ErrorCode::WrongState,
+            DaemonError::DirectApi(_) => ErrorCode::Config,
         };
         AppError::new(code, error.to_string())
     }

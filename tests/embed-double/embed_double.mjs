@@ -33,7 +33,8 @@
 //
 // Simplified: state in memory only; jobs come from the control API, not from
 // uploads; no Mongo, no videos collection (the job's `video` fields say what
-// the video would show), no managed dispatcher, no gated content.
+// the video would show), a managed dispatcher run on demand rather than every
+// 30 s, no gated content.
 //
 // Usage: node embed_double.mjs [--stall-after S] [--sweep-every S]
 //          [--webhook-key K] [--ipfs-gateway URL] [--hotnode URL]
@@ -45,7 +46,8 @@
 // GET /state -> {jobs, encoders, calls}; POST /encoders/disable {did};
 // POST /encoders/forget (every encoder forgotten: the next call is 404);
 // POST /webhook-down {status} (every /webhook call answers that status;
-// 0 ends it); POST /refuse-director {on}. A `calls` entry: {at, route, did,
+// 0 ends it); POST /refuse-director {on}; POST /dispatch {url, key} (one
+// managed dispatch of the oldest pending job to url/encode). A `calls` entry: {at, route, did,
 // status, body, key} where key is "job", "global" or "bad" for webhooks and
 // body has no key in it.
 import express from 'express'
@@ -312,6 +314,50 @@ control.post('/encoders/forget', (req, res) => {
 control.post('/webhook-down', (req, res) => {
   webhookDown = Number(req.body.status ?? 0)
   res.json({})
+})
+// The managed dispatcher, one round on demand: the oldest pending job goes
+// to the encoder at `url` (POST {url}/encode with X-API-Key `key`), with
+// the body the real dispatcher sends; a non-2xx or a network error puts it
+// back to pending with attemptCount + 1.
+control.post('/dispatch', async (req, res) => {
+  const { url, key } = req.body
+  const job = jobs.find((j) => j.status === 'pending')
+  if (!job) return res.json({ dispatched: false })
+  job.status = 'encoding'
+  job.assignedWorker = url
+  job.assignedAt = now()
+  job.updatedAt = now()
+  const body = {
+    owner: job.owner,
+    permlink: job.permlink,
+    input_cid: `${IPFS_GATEWAY}/ipfs/${job.input_cid}`,
+    short: job.short,
+    premium: job.premium,
+    webhook_url: `${apiBase}/webhook`,
+    api_key: WEBHOOK_KEY,
+    frontend_app: job.frontend_app,
+    originalFilename: job.originalFilename,
+  }
+  let status = 0
+  let answer = null
+  try {
+    const reply = await fetch(`${url.replace(/\/$/, '')}/encode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key },
+      body: JSON.stringify(body),
+    })
+    status = reply.status
+    answer = await reply.json().catch(() => null)
+  } catch (e) {
+    answer = { error: String(e) }
+  }
+  if (status >= 200 && status < 300) {
+    job.directJobId = answer?.job_id ?? null
+  } else {
+    requeueOrFail(job, `dispatch failed: ${status}`)
+  }
+  calls.push({ at: iso(now()), route: 'dispatch', status, body: answer })
+  res.json({ dispatched: true, status, answer })
 })
 control.post('/refuse-director', (req, res) => {
   directorRefused = Boolean(req.body.on)

@@ -103,8 +103,14 @@ impl EmbedWorld {
     }
 
     fn start(&self) -> tokio::process::Child {
-        self.world
-            .start_daemon_in(&self.data_dir, &[("ENCODER_PRIVATE_KEY", SEED)], "daemon")
+        self.start_with(&[])
+    }
+
+    /// `tank daemon` with more of the environment.
+    fn start_with(&self, env: &[(&str, &str)]) -> tokio::process::Child {
+        let mut all = vec![("ENCODER_PRIVATE_KEY", SEED)];
+        all.extend_from_slice(env);
+        self.world.start_daemon_in(&self.data_dir, &all, "daemon")
     }
 
     async fn tank(&self, args: &[&str]) -> Run {
@@ -513,4 +519,226 @@ async fn a_forgotten_encoder_registers_again_and_a_disabled_one_stops_asking() {
         .log("daemon")
         .contains("refuses this encoder work"));
     assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}
+
+/// The key the Direct API is started with in these tests.
+const DIRECT_KEY: &str = "direct-api-key-for-tests";
+
+/// Managed mode only: community off, the Direct API on a free port.
+/// Answers the world and the Direct API's root.
+async fn managed() -> (EmbedWorld, String) {
+    let port = tank_testkit::free_port();
+    let embed = EmbedWorld::new(
+        "",
+        &format!("[direct_api]\nenabled = true\nlisten = \"127.0.0.1:{port}\"\n"),
+    )
+    .await;
+    embed
+        .world
+        .edit_config("[gateway]\nenabled = true", "[gateway]\nenabled = false");
+    (embed, format!("http://127.0.0.1:{port}"))
+}
+
+/// Waits until the Direct API answers `/health`.
+async fn wait_for_api(api: &str, embed: &EmbedWorld) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while reqwest::get(format!("{api}/health")).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the Direct API never answered\nlog:\n{}",
+            embed.world.log("daemon")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A call to the Direct API: its status and JSON answer.
+async fn call(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_pushed_job_answered_200_survives_a_kill_and_is_reported_complete_once_durable() {
+    let (embed, api) = managed().await;
+    embed.push("pushed").await;
+    let mut daemon = embed.start_with(&[("DIRECT_API_KEY", DIRECT_KEY)]);
+    wait_for_api(&api, &embed).await;
+
+    let dispatched = embed.double.dispatch(&api, DIRECT_KEY).await;
+    // Killed right after the answer: the job was committed before it.
+    daemon.start_kill().unwrap();
+    daemon.wait().await.unwrap();
+    assert_eq!(dispatched["status"], 200, "{dispatched:#}");
+    let answer = &dispatched["answer"];
+    assert_eq!(
+        (answer["job_id"].as_str(), answer["status"].as_str()),
+        (Some("tank-1"), Some("queued"))
+    );
+    assert_eq!(answer["message"], "Job submitted successfully");
+
+    let mut daemon = embed.start_with(&[("DIRECT_API_KEY", DIRECT_KEY)]);
+    embed.wait_for_job("pushed", "completed").await;
+    let report = embed.tank(&["job", "1", "--json"]).await.json();
+    assert_eq!(report["state"], "done");
+    let cid = report["cid"].as_str().unwrap();
+    let mut replicas = replica_nodes(&report);
+    replicas.sort();
+    assert_eq!(replicas, ["backup-1", "supernode"]);
+    assert_eq!(report["embed"]["via"], "managed");
+
+    let state = embed.double.state().await;
+    let webhooks = calls_about(&state, "webhook", "pushed");
+    assert_eq!(webhooks.len(), 1, "{webhooks:#?}");
+    assert_eq!(
+        webhooks[0]["key"], "global",
+        "sent with the key the push carried"
+    );
+    assert_eq!(webhooks[0]["body"]["job_id"], "tank-1");
+    assert_eq!(webhooks[0]["body"]["manifest_cid"], cid);
+
+    let client = reqwest::Client::new();
+    let (status, job) = call(
+        client
+            .get(format!("{api}/job/tank-1"))
+            .header("X-API-Key", DIRECT_KEY),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(job["status"], "complete");
+    assert_eq!(job["result"][0]["ipfsHash"], cid);
+    assert_eq!(
+        job["result"][0]["uri"],
+        format!("ipfs://{cid}/manifest.m3u8")
+    );
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}
+
+#[tokio::test]
+async fn the_direct_api_refuses_wrong_keys_and_bad_jobs_and_answers_duplicates_with_the_same_job() {
+    let (embed, api) = managed().await;
+    let mut daemon = embed.start_with(&[("DIRECT_API_KEY", DIRECT_KEY)]);
+    wait_for_api(&api, &embed).await;
+    let client = reqwest::Client::new();
+    let encode = || client.post(format!("{api}/encode"));
+    let job = json!({
+        "owner": "alice",
+        "permlink": "twice",
+        "input_cid": format!("{}ipfs/{}", embed.world.node("supernode").gateway, embed.clip),
+        "short": false,
+        "webhook_url": embed.double.api.join("webhook").unwrap().to_string(),
+        "api_key": "global-webhook-key",
+    });
+    embed.push("twice").await;
+
+    let (status, answer) = call(encode().json(&job)).await;
+    assert_eq!(
+        (status, answer["status"].as_str(), answer["job_id"].as_str()),
+        (401, Some("failed"), Some(""))
+    );
+    assert_eq!(
+        call(encode().header("X-API-Key", "wrong").json(&job))
+            .await
+            .0,
+        401
+    );
+    let health = client.get(format!("{api}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "health needs no key");
+    assert!(
+        health
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "no CORS"
+    );
+
+    let (status, first) = call(encode().bearer_auth(DIRECT_KEY).json(&job)).await;
+    assert_eq!(status, 200, "{first:#}");
+    let (status, again) = call(encode().header("X-API-Key", DIRECT_KEY).json(&job)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        again["job_id"], first["job_id"],
+        "a duplicate is the same job"
+    );
+    assert_eq!(again["message"], "Job already submitted");
+
+    let with = |field: &str, value: Value| {
+        let mut job = job.clone();
+        job[field] = value;
+        job
+    };
+    let mut missing = job.clone();
+    missing.as_object_mut().unwrap().remove("permlink");
+    missing.as_object_mut().unwrap().remove("short");
+    let refusals = [
+        (missing, "Missing required fields: permlink, short"),
+        (
+            with("short", json!("yes")),
+            "short field must be true or false",
+        ),
+        (
+            with("webhook_url", json!("not a url")),
+            "webhook_url must be a valid URL",
+        ),
+        (
+            with("input_cid", json!("/etc/passwd")),
+            "not an http(s) or ipfs:// URL",
+        ),
+    ];
+    for (body, error) in refusals {
+        let (status, answer) = call(encode().header("X-API-Key", DIRECT_KEY).json(&body)).await;
+        assert_eq!(status, 400, "{answer:#}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(error),
+            "{answer:#}"
+        );
+    }
+    let huge = with("frontend_app", json!("x".repeat(100 * 1024)));
+    assert_eq!(
+        call(encode().header("X-API-Key", DIRECT_KEY).json(&huge))
+            .await
+            .0,
+        413
+    );
+
+    let (status, _) = call(
+        client
+            .get(format!("{api}/job/tank-999"))
+            .header("X-API-Key", DIRECT_KEY),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, counts) = call(
+        client
+            .get(format!("{api}/jobs"))
+            .header("X-API-Key", DIRECT_KEY),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(counts["total"].as_u64() <= Some(1), "{counts:#}");
+    assert!(
+        !embed.world.log("daemon").contains(DIRECT_KEY),
+        "the key is never logged"
+    );
+    assert!(
+        embed
+            .world
+            .log("daemon")
+            .contains(&format!("address={}", api.trim_start_matches("http://"))),
+        "the address is logged"
+    );
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}
+
+#[tokio::test]
+async fn the_direct_api_does_not_start_without_a_key() {
+    let (embed, _) = managed().await;
+    let run = embed.tank(&["daemon"]).await;
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("DIRECT_API_KEY") && run.stderr.contains("tank secret set direct-api"),
+        "{}",
+        run.stderr
+    );
 }

@@ -17,9 +17,10 @@ impl Config {
     /// Cluster, `IPFS_GATEWAY_URL` is the first download gateway,
     /// `MAX_CONCURRENT_JOBS`, `TEMP_DIR`; for 3Speak `EMBED_SYSTEM_ENABLED`
     /// with `EMBED_SYSTEM_MODE=community` (take embed jobs, from
-    /// `EMBED_GATEWAY_URL`), `HIVE_USERNAME`, `NODE_NAME`. Managed mode
-    /// (`DIRECT_API_*`) is read by the Direct API itself. Returns a warning
-    /// for each v1 name that is set.
+    /// `EMBED_GATEWAY_URL`), `HIVE_USERNAME`, `NODE_NAME`; for managed mode
+    /// `DIRECT_API_ENABLED` and `DIRECT_API_PORT` (every interface, as the
+    /// reference listens; `DIRECT_API_KEY` is read where the key is). Returns
+    /// a warning for each v1 name that is set.
     pub fn apply_env(
         &mut self,
         var: impl Fn(&str) -> Option<String>,
@@ -109,6 +110,21 @@ impl Config {
                     })
                 }
             }
+        }
+        if let Some(value) = var("DIRECT_API_ENABLED") {
+            self.direct_api.enabled = env_bool("DIRECT_API_ENABLED", &value)?;
+        }
+        if let Some(value) = var("DIRECT_API_PORT") {
+            // The reference encoder listens on every interface.
+            let port = value
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| ConfigError::Environment {
+                    name: "DIRECT_API_PORT",
+                    value: value.clone(),
+                    message: "must be a port number".into(),
+                })?;
+            self.direct_api.listen = std::net::SocketAddr::from(([0, 0, 0, 0], port));
         }
         if let Some(value) = var("HIVE_USERNAME") {
             self.gateway.hive_username = Some(value.trim().to_owned());
@@ -200,6 +216,23 @@ mod tests {
         );
         assert_eq!(config.jobs.max_concurrent, 3);
         assert_eq!(config.jobs.work_dir, Some(PathBuf::from("/var/tmp/tank")));
+    }
+
+    #[test]
+    fn the_managed_env_serves_the_direct_api_on_every_interface() {
+        let mut config = Config::default();
+        let env = |name: &str| match name {
+            "DIRECT_API_ENABLED" => Some("true".to_owned()),
+            "DIRECT_API_PORT" => Some("4002".to_owned()),
+            _ => None,
+        };
+        config.apply_env(env).unwrap();
+        assert!(config.direct_api.enabled);
+        assert_eq!(config.direct_api.listen.to_string(), "0.0.0.0:4002");
+        let err = Config::default()
+            .apply_env(|n| (n == "DIRECT_API_PORT").then(|| "http".to_owned()))
+            .unwrap_err();
+        assert!(err.to_string().contains("DIRECT_API_PORT"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! (`paths.rs`). Configuration is data: the decisions made from it (tier
 //! order, waits, jitter) are the engine's pinning policy.
 
+mod direct_api;
 mod env;
 mod gateway;
 mod paths;
@@ -18,6 +19,7 @@ mod size;
 mod validate;
 mod watch;
 
+pub use direct_api::{DirectApiConfig, DIRECT_API_SECRET};
 pub use gateway::{GatewayConfig, GatewayMode};
 pub use paths::Paths;
 pub use secrets::{SecretError, Secrets};
@@ -47,6 +49,7 @@ pub struct Config {
     pub downloads: DownloadsConfig,
     pub local_node: tank_node::LocalNodeConfig,
     pub gateway: GatewayConfig,
+    pub direct_api: DirectApiConfig,
     pub watch: WatchConfig,
     pub nodes: Vec<NodeConfig>,
     pub alerts: Vec<AlertTarget>,

@@ -121,6 +121,9 @@ impl Config {
         if let Some(problem) = self.gateway.problem() {
             return fail(format!("[gateway] {problem}"));
         }
+        if let Some(problem) = self.direct_api.problem() {
+            return fail(format!("[direct_api] {problem}"));
+        }
         if let Some(problem) = self.watch.problem() {
             return fail(format!("[watch] {problem}"));
         }

@@ -13,4 +13,7 @@ pub enum DaemonError {
     Identity(String),
     #[error("the local node is not enabled: turn it on in Settings or set `enabled = true` under [local_node]")]
     LocalNodeDisabled,
+    /// The Direct API cannot start (no key, the address taken).
+    #[error("Direct API: {0}")]
+    DirectApi(String),
 }

@@ -11,7 +11,8 @@
 //! - the local node (`local_node.rs`): the operator's switch, supervision,
 //!   its history and alerts;
 //! - 3Speak's embed system (`embed/`): community jobs claimed while there
-//!   is room, their progress, and their reports from a durable outbox;
+//!   is room, jobs pushed to the Direct API (managed mode), their
+//!   progress, and their reports from a durable outbox;
 //! - the legacy 3Speak gateway worker (`gateway/`): work claimed, pinged
 //!   and reported.
 //!
@@ -56,6 +57,7 @@ use tank_config::GatewayMode;
 use tank_engine::Engine;
 use tokio_util::sync::CancellationToken;
 
+use embed::direct_api::DirectApi;
 use embed::EmbedWorker;
 use gateway::GatewayWorker;
 
@@ -122,28 +124,33 @@ impl Daemon {
 
     /// Runs every service until `shutdown` completes. Jobs in flight stop
     /// where they are and resume at the next start. Fails at once when
-    /// 3Speak work is enabled but this encoder has no usable identity.
+    /// 3Speak work is enabled but this encoder has no usable identity, or
+    /// the Direct API has no key or cannot listen.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
         let engine = &self.engine;
         let config = &engine.config().gateway;
-        let (gateway, embed) = match (config.enabled, config.mode) {
-            (false, _) => (None, None),
-            (true, GatewayMode::Legacy) => (
-                Some(Arc::new(GatewayWorker::new(
-                    engine,
-                    self.health.clone(),
-                    self.alerts.clone(),
-                )?)),
-                None,
-            ),
-            (true, GatewayMode::Embed) => (
-                None,
-                Some(Arc::new(EmbedWorker::new(
-                    engine,
-                    self.health.clone(),
-                    self.alerts.clone(),
-                )?)),
-            ),
+        let gateway = match (config.enabled, config.mode) {
+            (true, GatewayMode::Legacy) => Some(Arc::new(GatewayWorker::new(
+                engine,
+                self.health.clone(),
+                self.alerts.clone(),
+            )?)),
+            _ => None,
+        };
+        let community = config.enabled && config.mode == GatewayMode::Embed;
+        let managed = engine.config().direct_api.enabled;
+        let embed = match community || managed {
+            true => Some(Arc::new(EmbedWorker::new(
+                engine,
+                self.health.clone(),
+                self.alerts.clone(),
+                community,
+            )?)),
+            false => None,
+        };
+        let direct_api = match (&embed, managed) {
+            (Some(worker), true) => Some(DirectApi::bind(worker.clone()).await?),
+            _ => None,
         };
         let stop = CancellationToken::new();
         let local = engine.local_node().is_some().then(|| {
@@ -166,6 +173,7 @@ impl Daemon {
             .clone()
             .map(|worker| tokio::spawn(worker.run(stop.clone())));
         let embed_task = embed.map(|worker| tokio::spawn(worker.run(stop.clone())));
+        let direct_api_task = direct_api.map(|api| tokio::spawn(api.serve(stop.clone())));
         let folders = {
             let (folders, stop) = (WatchFolders::new(engine.clone()), stop.clone());
             tokio::spawn(async move { folders.run(stop).await })
@@ -203,6 +211,7 @@ impl Daemon {
             .chain(local)
             .chain(gateway_task)
             .chain(embed_task)
+            .chain(direct_api_task)
         {
             let _ = task.await;
         }

@@ -76,7 +76,7 @@ const OUTBOX_COLUMNS: &str = "o.id, o.embed_id, e.job_id, e.owner, e.permlink, o
 
 impl Store {
     /// Records a claimed embed job and its key, and creates its local job
-    /// (queued, input `job.input_cid`), in one transaction. A job already
+    /// (queued, input `local_input`), in one transaction. A job already
     /// open under the same owner, permlink and input is the same job: only
     /// its key (new with every claim) changes. With a `refusal` the local
     /// job is created failed (not retryable): its input cannot be used.
@@ -84,6 +84,7 @@ impl Store {
     pub fn embed_claimed(
         &self,
         job: &EmbedVideo,
+        local_input: &str,
         key: &str,
         refusal: Option<&str>,
         jobs_root: &std::path::Path,
@@ -107,7 +108,7 @@ impl Store {
                 (local, false)
             }
             None => {
-                let local = insert_job(&tx, &job.input_cid, jobs_root)?;
+                let local = insert_job(&tx, local_input, jobs_root)?;
                 if let Some(refusal) = refusal {
                     transition_in(
                         &tx,

@@ -147,6 +147,15 @@ impl EmbedDouble {
             .await;
     }
 
+    /// One round of the managed dispatcher: the oldest pending job is
+    /// pushed to `<encoder>/encode` with `key`. Answers `{dispatched,
+    /// status, answer}`.
+    pub async fn dispatch(&self, encoder: &str, key: &str) -> Value {
+        self.control
+            .post_for("dispatch", json!({ "url": encoder, "key": key }))
+            .await
+    }
+
     /// The traffic director refuses (503) while `on`.
     pub async fn refuse_director(&self, on: bool) {
         self.control

@@ -148,6 +148,9 @@ impl World {
             "EMBED_SYSTEM_MODE",
             "EMBED_GATEWAY_URL",
             "IPFS_GATEWAY_URL",
+            "DIRECT_API_ENABLED",
+            "DIRECT_API_PORT",
+            "DIRECT_API_KEY",
             "HIVE_USERNAME",
             "NODE_NAME",
         ] {

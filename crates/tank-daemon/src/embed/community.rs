@@ -10,24 +10,24 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use tank_gateway::{EmbedJob, GatewayError};
+use tank_gateway::{EmbedGateway, EmbedJob, GatewayError};
 use tank_model::{EmbedVia, EmbedVideo};
 use tank_store::{now_ms, rfc3339};
 use tokio_util::sync::CancellationToken;
 
 use super::EmbedWorker;
 use crate::alerts::Alert;
-use crate::remote::{announce_taken, node_info, remote_input, VERSION};
+use crate::remote::{node_info, VERSION};
 
 /// After a job was claimed, the next ask comes this soon: there may be
 /// more work, and room for it.
 const SOON: Duration = Duration::from_secs(1);
 
 impl EmbedWorker {
-    pub(super) async fn community_loop(&self, stop: CancellationToken) {
+    pub(super) async fn community_loop(&self, client: &EmbedGateway, stop: CancellationToken) {
         let mut next_heartbeat = Instant::now();
         loop {
-            let wait = self.community_round(&mut next_heartbeat).await;
+            let wait = self.community_round(client, &mut next_heartbeat).await;
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(wait) => {}
@@ -37,8 +37,12 @@ impl EmbedWorker {
 
     /// One round: register if needed, heartbeat when due, then claim a job
     /// if there is room. Returns the wait before the next round.
-    async fn community_round(&self, next_heartbeat: &mut Instant) -> Duration {
-        if !self.registered.load(Ordering::Relaxed) && !self.register().await {
+    async fn community_round(
+        &self,
+        client: &EmbedGateway,
+        next_heartbeat: &mut Instant,
+    ) -> Duration {
+        if !self.registered.load(Ordering::Relaxed) && !self.register(client).await {
             return self.remote.poll_wait();
         }
         if Instant::now() >= *next_heartbeat {
@@ -47,7 +51,7 @@ impl EmbedWorker {
             let now = rfc3339(now_ms());
             match self
                 .remote
-                .call("heartbeat", self.client.heartbeat(&now, VERSION))
+                .call("heartbeat", client.heartbeat(&now, VERSION))
                 .await
             {
                 Ok(()) => {}
@@ -64,7 +68,7 @@ impl EmbedWorker {
             return self.remote.poll_wait();
         }
         let now = rfc3339(now_ms());
-        match self.remote.call("myJob", self.client.my_job(&now)).await {
+        match self.remote.call("myJob", client.my_job(&now)).await {
             Ok(Some(job)) => {
                 self.take(job);
                 SOON
@@ -83,11 +87,11 @@ impl EmbedWorker {
     }
 
     /// `updateNode`; keeps the record the embed system answers with.
-    async fn register(&self) -> bool {
+    async fn register(&self, client: &EmbedGateway) -> bool {
         let info = node_info(&self.engine).await;
         match self
             .remote
-            .call("updateNode", self.client.update_node(&info))
+            .call("updateNode", client.update_node(&info))
             .await
         {
             Ok(record) => {
@@ -99,11 +103,7 @@ impl EmbedWorker {
                     "registered with the embed system"
                 );
                 let json = serde_json::to_value(&record).expect("JSON");
-                if let Err(e) = self
-                    .engine
-                    .store()
-                    .embed_set_encoder(self.client.did(), &json)
-                {
+                if let Err(e) = self.engine.store().embed_set_encoder(client.did(), &json) {
                     tracing::error!(%e, "cannot keep the embed system's record of this encoder");
                 }
                 self.registered.store(true, Ordering::Relaxed);
@@ -157,48 +157,30 @@ impl EmbedWorker {
         }
     }
 
-    /// The job is ours: it is recorded with its key and becomes a local job
-    /// in one transaction, already failed when its input is unusable.
+    /// The job is ours: recorded with its key, it becomes a local job.
     fn take(&self, job: EmbedJob) {
         *self.refused.lock().expect("not poisoned") = None;
-        let input = remote_input(&job.input_cid, "the embed system");
-        let refusal = input.as_ref().err().cloned();
-        let new = EmbedVideo {
+        let video = EmbedVideo {
             via: EmbedVia::Community,
             owner: job.owner,
             permlink: job.permlink,
-            input_cid: input.unwrap_or_else(|_| job.input_cid.clone()),
+            input_cid: job.input_cid,
             short: job.short,
             premium: job.premium,
             webhook_url: job.webhook_url.to_string(),
             frontend_app: job.frontend_app,
             original_filename: job.original_filename,
         };
-        let taken = self.engine.store().embed_claimed(
-            &new,
-            job.api_key.expose(),
-            refusal.as_deref(),
-            self.engine.jobs_root(),
-        );
-        match taken {
-            Ok((local, true)) => {
-                tracing::info!(
-                    owner = new.owner,
-                    permlink = new.permlink,
-                    job = local,
-                    input = new.input_cid,
-                    "took a job from the embed system"
-                );
-                announce_taken(&self.engine, local, refusal);
-            }
+        match self.record(&video, &job.api_key) {
+            Ok((_, true)) => {}
             Ok((local, false)) => tracing::warn!(
-                owner = new.owner,
-                permlink = new.permlink,
+                owner = video.owner,
+                permlink = video.permlink,
                 job = local,
                 "the embed system handed us a job we hold again; its new key replaces the old"
             ),
             Err(e) => {
-                tracing::error!(owner = new.owner, permlink = new.permlink, %e, "cannot record a claimed job")
+                tracing::error!(owner = video.owner, permlink = video.permlink, %e, "cannot record a claimed job")
             }
         }
     }

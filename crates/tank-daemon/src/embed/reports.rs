@@ -17,7 +17,7 @@ use tank_store::{now_ms, rfc3339};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::EmbedWorker;
+use super::{job_id, EmbedWorker};
 use crate::alerts::Alert;
 use crate::job_progress::JobProgress;
 
@@ -219,7 +219,7 @@ impl EmbedWorker {
             progress: None,
             manifest_cid: None,
             video_url: None,
-            job_id: format!("tank-{}", job.id),
+            job_id: job_id(job.id),
             processing_time_seconds: 0.0,
             qualities_encoded: Vec::new(),
             encoder_id: self.config().node_name(),
