@@ -42,7 +42,12 @@ gateway?: GatewayClaim | null,
  * For a job taken from 3Speak's embed system: its video and where its
  * calls stand.
  */
-embed?: EmbedClaim | null, created_at: string, updated_at: string, };
+embed?: EmbedClaim | null, 
+/**
+ * Its report to the embed system's webhook, once committed: sent or
+ * waiting, tries, the answer.
+ */
+embed_report?: OutboxEntry | null, created_at: string, updated_at: string, };
 
 export type Attempt = { node: string, 
 /**

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use common::{replica_nodes, stop_gracefully, Run, World};
 use serde_json::{json, Value};
+use tank_testkit::clip::Clip;
 use tank_testkit::embed::{job_in, EmbedDouble, EmbedOptions};
 
 const SEED: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
@@ -73,7 +74,9 @@ impl EmbedWorld {
         jobs_extra: &str,
     ) -> EmbedWorld {
         let world = World::with_nodes(2).await;
-        let cid = world.add_clip_to("supernode", "clip.mp4").await;
+        let cid = world
+            .add_clip_to("supernode", "clip.mp4", Clip::new(854, 480, 2.0))
+            .await;
         let serving = world.node("supernode").gateway.clone();
         let (ipfs_gateway, downloads) = match input {
             InputGateway::Serving => (serving, String::new()),
@@ -741,4 +744,62 @@ async fn the_direct_api_does_not_start_without_a_key() {
         "{}",
         run.stderr
     );
+}
+
+#[tokio::test]
+async fn each_pushed_job_gets_3speaks_ladder_for_its_kind() {
+    let (embed, api) = managed().await;
+    let hd = embed
+        .world
+        .add_clip_to("supernode", "hd.mp4", Clip::new(1280, 720, 3.0))
+        .await;
+    let kinds = [
+        ("plain", json!({})),
+        ("premium", json!({ "premium": true })),
+        ("short", json!({ "short": true })),
+    ];
+    for (permlink, flags) in &kinds {
+        let mut job =
+            json!({ "owner": "alice", "permlink": permlink, "input_cid": format!("{hd}/hd.mp4") });
+        job.as_object_mut()
+            .unwrap()
+            .extend(flags.as_object().unwrap().clone());
+        embed.double.push_job(job).await;
+    }
+    let mut daemon = embed.start_with(&[("DIRECT_API_KEY", DIRECT_KEY)]);
+    wait_for_api(&api, &embed).await;
+    for _ in &kinds {
+        assert_eq!(embed.double.dispatch(&api, DIRECT_KEY).await["status"], 200);
+    }
+    for (permlink, _) in &kinds {
+        embed.wait_for_job(permlink, "completed").await;
+    }
+
+    assert_eq!(
+        renditions(&embed, 1).await,
+        (json!("plain"), json!(["480p"])),
+        "not premium: 480p only"
+    );
+    assert_eq!(
+        renditions(&embed, 2).await,
+        (json!("premium"), json!(["720p", "480p"])),
+        "premium: the ladder, never above the source"
+    );
+    assert_eq!(
+        renditions(&embed, 3).await,
+        (json!("short"), json!(["480p"]))
+    );
+    let state = embed.double.state().await;
+    let qualities = &calls_about(&state, "webhook", "premium")[0]["body"]["qualities_encoded"];
+    assert_eq!(qualities, &json!(["720p", "480p"]));
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}
+
+/// The video and renditions of this encoder's job `id`.
+async fn renditions(embed: &EmbedWorld, id: u64) -> (Value, Value) {
+    let report = embed.tank(&["job", &id.to_string(), "--json"]).await.json();
+    (
+        report["embed"]["permlink"].clone(),
+        report["renditions"].clone(),
+    )
 }

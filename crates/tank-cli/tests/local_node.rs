@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{replica_nodes, stop_gracefully, World};
 use serde_json::Value;
+use tank_testkit::clip::Clip;
 use tank_testkit::{free_port, kubo_standin};
 
 /// `[local_node]` with the stand-in, free ports, fast supervision.
@@ -93,7 +94,9 @@ async fn tank_node_starts_shows_and_stops_the_local_node() {
 async fn an_ipfs_input_falls_back_from_an_unreachable_gateway_to_the_local_node() {
     let world = World::with_nodes(1).await;
     // The content lives on the supernode, which the local node peers with.
-    let cid = world.add_clip_to("supernode", "talk.mp4").await;
+    let cid = world
+        .add_clip_to("supernode", "talk.mp4", Clip::new(854, 480, 2.0))
+        .await;
     world.write_config(&format!(
         "[downloads]\ngateways = [\"http://127.0.0.1:{}\"]\nattempts = 1\n{}",
         free_port(),

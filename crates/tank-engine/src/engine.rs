@@ -251,6 +251,7 @@ impl Engine {
             audits: store.audits(id)?,
             gateway: store.gateway_claim_of(id)?,
             embed: store.embed_claim_of(id)?,
+            embed_report: store.outbox_of(id)?,
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
         })

@@ -45,6 +45,7 @@ fn main() {
             output_dir: out,
             preset: &preset,
             segment_secs: 6,
+            max_secs: None,
         };
         encode_with(
             &job,

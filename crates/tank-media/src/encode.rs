@@ -34,6 +34,19 @@ pub struct LadderJob<'a> {
     /// x264 preset (`ultrafast` … `veryslow`).
     pub preset: &'a str,
     pub segment_secs: u32,
+    /// The output stops after this many seconds of the source (a short).
+    pub max_secs: Option<u32>,
+}
+
+impl LadderJob<'_> {
+    /// How long the output is: the source's duration, cut to `max_secs`.
+    fn duration(&self) -> Option<f64> {
+        let source = self.info.duration_secs?;
+        Some(
+            self.max_secs
+                .map_or(source, |max| source.min(f64::from(max))),
+        )
+    }
 }
 
 /// How far an encode has got.
@@ -157,7 +170,7 @@ pub fn encode_with(
     fresh_dir(job.output_dir)?;
     run_ffmpeg(job, encoder, cancel, on_progress)?;
     playlist::adopt_segment_names(job.output_dir, job.rungs)?;
-    playlist::check_output(job.tools, job.output_dir, job.rungs, job.info.duration_secs)
+    playlist::check_output(job.tools, job.output_dir, job.rungs, job.duration())
 }
 
 fn run_ffmpeg(
@@ -183,7 +196,7 @@ fn run_ffmpeg(
         }
         match event {
             FfmpegEvent::Progress(p) => on_progress(EncodeProgress {
-                percent: percent_of(p.time.as_str(), job.info.duration_secs),
+                percent: percent_of(p.time.as_str(), job.duration()),
                 fps: p.fps,
                 speed: p.speed,
                 encoded_secs: parse_clock(&p.time).unwrap_or(0.0),
@@ -288,6 +301,9 @@ pub fn ffmpeg_args(job: &LadderJob<'_>, encoder: VideoEncoder) -> Vec<String> {
         })
         .collect::<Vec<_>>()
         .join(" ");
+    if let Some(max) = job.max_secs {
+        args.extend(["-t".into(), max.to_string()]);
+    }
     args.extend([
         "-f".into(),
         "hls".into(),
@@ -417,6 +433,7 @@ mod tests {
             output_dir: Path::new("/out/hls"),
             preset: "veryfast",
             segment_secs: 6,
+            max_secs: None,
         };
         ffmpeg_args(&job, VideoEncoder::Libx264).join(" ")
     }

@@ -25,6 +25,7 @@ fn encode(
         output_dir: out,
         preset: "ultrafast",
         segment_secs: 2,
+        max_secs: None,
     };
     let mut progress = Vec::new();
     let result = encode_ladder(&job, codec, &AtomicBool::new(false), &mut |p| {
@@ -234,6 +235,7 @@ fn a_cancelled_encode_stops_and_says_so() {
         output_dir: &dir.path().join("hls"),
         preset: "medium",
         segment_secs: 6,
+        max_secs: None,
     };
     let cancel = AtomicBool::new(false);
 
@@ -242,4 +244,50 @@ fn a_cancelled_encode_stops_and_says_so() {
     });
 
     assert!(matches!(result, Err(EncodeError::Cancelled)), "{result:?}");
+}
+
+#[test]
+fn a_cut_encode_stops_at_its_limit_and_its_playlists_say_so() {
+    let tools = Tools::discover();
+    let dir = tempfile::tempdir().unwrap();
+    let source = Clip::new(854, 480, 6.0).write(dir.path(), "six.mp4");
+    let info = probe(&tools, &source).unwrap();
+    let rungs = plan(&default_ladder(), &info.video);
+    let out = dir.path().join("hls");
+    let job = LadderJob {
+        tools: &tools,
+        source: &source,
+        info: &info,
+        rungs: &rungs,
+        output_dir: &out,
+        preset: "ultrafast",
+        segment_secs: 2,
+        max_secs: Some(2),
+    };
+
+    let mut last: Option<EncodeProgress> = None;
+    let encoded = encode_ladder(
+        &job,
+        CodecChoice::Fixed(VideoEncoder::Libx264),
+        &AtomicBool::new(false),
+        &mut |p| last = Some(p),
+    )
+    .unwrap();
+
+    assert_eq!(names(&encoded)[0].0, "480p");
+    let playlist = std::fs::read_to_string(out.join("480p/index.m3u8")).unwrap();
+    let seconds: f64 = playlist
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .map(|d| d.trim_end_matches(',').parse::<f64>().unwrap())
+        .sum();
+    assert!(
+        (1.9..=2.2).contains(&seconds),
+        "{seconds} s of a 6 s source cut at 2 s:\n{playlist}"
+    );
+    let percent = last.and_then(|p| p.percent).unwrap_or(0.0);
+    assert!(
+        percent > 50.0,
+        "progress is measured against the cut, got {percent}%"
+    );
 }

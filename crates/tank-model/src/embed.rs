@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::job::JobId;
+use crate::job::{JobId, JobRules};
 use crate::state::JobState;
 
 /// One claim of an embed job (the same video may be claimed again after it
@@ -55,6 +55,29 @@ pub struct EmbedVideo {
     pub webhook_url: String,
     pub frontend_app: Option<String>,
     pub original_filename: Option<String>,
+}
+
+impl EmbedVideo {
+    /// 3Speak's encoding rules for this job: a short is 480p only and at
+    /// most 60 s; any other job is 480p only unless premium, when it gets
+    /// up to 1080p (never upscaled: the planner keeps rungs within the
+    /// source).
+    pub fn rules(&self) -> JobRules {
+        match (self.short, self.premium) {
+            (true, _) => JobRules {
+                max_rung: Some(480),
+                max_seconds: Some(60),
+            },
+            (false, false) => JobRules {
+                max_rung: Some(480),
+                max_seconds: None,
+            },
+            (false, true) => JobRules {
+                max_rung: Some(1080),
+                max_seconds: None,
+            },
+        }
+    }
 }
 
 /// An embed job as stored, with the state of its local job.

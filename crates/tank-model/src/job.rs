@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 /// A job's number, unique in one data directory.
@@ -104,6 +105,38 @@ impl JobInput {
     }
 }
 
+/// Limits a job's source puts on its encode, over the configured ladder
+/// (3Speak's rules for its jobs). The default limits nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct JobRules {
+    /// Rungs larger than this (their `size`, e.g. 480) are left out.
+    pub max_rung: Option<u32>,
+    /// The output stops after this many seconds of the source.
+    pub max_seconds: Option<u32>,
+}
+
+impl JobRules {
+    /// The rungs of `ladder` these rules allow. When they allow none, the
+    /// smallest is kept: a job always gets a rendition.
+    pub fn ladder(&self, ladder: &[tank_media::Rung]) -> Vec<tank_media::Rung> {
+        let allowed: Vec<tank_media::Rung> = ladder
+            .iter()
+            .filter(|r| self.max_rung.is_none_or(|max| r.size <= max))
+            .cloned()
+            .collect();
+        match allowed.is_empty() {
+            true => ladder
+                .iter()
+                .min_by_key(|r| r.size)
+                .cloned()
+                .into_iter()
+                .collect(),
+            false => allowed,
+        }
+    }
+}
+
 /// `<cid>[/<path>]` as an IPFS input, when it starts with a CID.
 fn ipfs_input(text: &str) -> Option<JobInput> {
     let (cid, path) = text.split_once('/').unwrap_or((text, ""));
@@ -149,6 +182,32 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "input \"ftp://host/v.mp4\": the ftp:// scheme is not supported (use a local file, an http(s) URL or ipfs://<cid>)"
+        );
+    }
+
+    #[test]
+    fn rules_keep_the_rungs_they_allow_and_never_none() {
+        let ladder = tank_media::default_ladder();
+        let names = |rungs: Vec<tank_media::Rung>| -> Vec<String> {
+            rungs.into_iter().map(|r| r.name).collect()
+        };
+        assert_eq!(
+            names(JobRules::default().ladder(&ladder)),
+            ["1080p", "720p", "480p"]
+        );
+        let sd = JobRules {
+            max_rung: Some(480),
+            max_seconds: None,
+        };
+        assert_eq!(names(sd.ladder(&ladder)), ["480p"]);
+        let tiny = JobRules {
+            max_rung: Some(100),
+            max_seconds: None,
+        };
+        assert_eq!(
+            names(tiny.ladder(&ladder)),
+            ["480p"],
+            "the smallest rung stays"
         );
     }
 

@@ -24,7 +24,7 @@ pub use claim::{ClaimId, GatewayClaim, GatewayPhase, Report};
 pub use embed::{EmbedClaim, EmbedId, EmbedVia, EmbedVideo, OutboxEntry, OutboxStatus};
 pub use event::JobEvent;
 pub use health::{HealthChange, HealthRow, HealthSample, HealthState};
-pub use job::{InputError, JobId, JobInput};
+pub use job::{InputError, JobId, JobInput, JobRules};
 pub use log::{log_of, JobLogLine, LogTone};
 pub use report::{
     Attempt, AttemptFilter, JobAttempt, JobReport, JobSummary, Replica, StateChange,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditRecord;
 use crate::claim::GatewayClaim;
-use crate::embed::EmbedClaim;
+use crate::embed::{EmbedClaim, OutboxEntry};
 use crate::job::JobId;
 use crate::state::JobState;
 
@@ -121,6 +121,10 @@ pub struct JobReport {
     /// calls stand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embed: Option<EmbedClaim>,
+    /// Its report to the embed system's webhook, once committed: sent or
+    /// waiting, tries, the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed_report: Option<OutboxEntry>,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -76,7 +76,8 @@ const OUTBOX_COLUMNS: &str = "o.id, o.embed_id, e.job_id, e.owner, e.permlink, o
 
 impl Store {
     /// Records a claimed embed job and its key, and creates its local job
-    /// (queued, input `local_input`), in one transaction. A job already
+    /// (queued, input `local_input`, with the job's encoding rules), in one
+    /// transaction. A job already
     /// open under the same owner, permlink and input is the same job: only
     /// its key (new with every claim) changes. With a `refusal` the local
     /// job is created failed (not retryable): its input cannot be used.
@@ -109,6 +110,10 @@ impl Store {
             }
             None => {
                 let local = insert_job(&tx, local_input, jobs_root)?;
+                tx.execute(
+                    "UPDATE jobs SET rules = ?2 WHERE id = ?1",
+                    params![local, serde_json::to_string(&job.rules()).expect("JSON")],
+                )?;
                 if let Some(refusal) = refusal {
                     transition_in(
                         &tx,
@@ -291,6 +296,14 @@ impl Store {
             "WHERE o.status = 'waiting' AND o.next_try_at <= ?1 ORDER BY o.id",
             now,
         )
+    }
+
+    /// The report owed for the local job `job`, once committed.
+    pub fn outbox_of(&self, job: JobId) -> Result<Option<OutboxEntry>, StoreError> {
+        Ok(self
+            .outbox_rows("WHERE e.job_id = ?1 ORDER BY o.id DESC LIMIT 1", job)?
+            .into_iter()
+            .next())
     }
 
     /// The latest reports, newest first.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rusqlite::{params, params_from_iter, OptionalExtension, ToSql};
 use tank_media::{EncodeProgress, Rendition, SourceInfo};
-use tank_model::{JobId, JobState, JobSummary, Replica, StateChange};
+use tank_model::{JobId, JobRules, JobState, JobSummary, Replica, StateChange};
 
 use crate::{now_ms, progress_column, rfc3339, state_column, Store, StoreError};
 
@@ -49,6 +49,11 @@ pub(crate) const PARKING: &str = r#"
 "#;
 
 /// Paused by the operator: kept out of the scheduler until resumed.
+/// What a job's source limits its encode to (`tank_model::JobRules`).
+pub(crate) const RULES: &str = r#"
+    ALTER TABLE jobs ADD COLUMN rules TEXT;
+"#;
+
 pub(crate) const PAUSED: &str = r#"
     -- Paused by the operator: kept out of the scheduler until resumed.
     ALTER TABLE jobs ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
@@ -151,6 +156,8 @@ pub struct JobRow {
     pub retryable: Option<bool>,
     pub failed_stage: Option<JobState>,
     pub paused: bool,
+    /// What the job's source limits its encode to.
+    pub rules: JobRules,
 }
 
 impl Store {
@@ -168,7 +175,7 @@ impl Store {
             .query_row(
                 "SELECT id, input, state, created_at, updated_at, work_dir, source_path, source_info, encoder,
                         output_dir, renditions, expected_cid, cid, uploaded_to, progress, error, retryable, failed_stage,
-                        source_addresses, paused
+                        source_addresses, paused, rules
                  FROM jobs WHERE id = ?1",
                 [id],
                 |r| {
@@ -195,6 +202,7 @@ impl Store {
                             .and_then(|s| JobState::parse(&s)),
                         source_addresses: json_column(r, 18)?.unwrap_or_default(),
                         paused: r.get(19)?,
+                        rules: json_column(r, 20)?.unwrap_or_default(),
                     })
                 },
             )

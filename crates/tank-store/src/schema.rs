@@ -17,6 +17,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[watched::TABLES],
     &[attempts::REPLICAS_BY_PEER, audits::AUDITS_BY_PEER],
     &[embed::TABLES],
+    &[jobs::RULES],
 ];
 
 /// Runs the versions `conn` has not run yet, in one transaction.

@@ -1,7 +1,18 @@
 // Small, valid values of the bindings' types for tests; each takes
 // overrides for what a test is about.
 
-import type { Attempt, JobReport, JobSummary, LocalNodeReport, LocalStatus, NodeReport, Settings, StateChange } from '../bindings';
+import type {
+  Attempt,
+  EmbedClaim,
+  JobReport,
+  JobSummary,
+  LocalNodeReport,
+  LocalStatus,
+  NodeReport,
+  OutboxEntry,
+  Settings,
+  StateChange,
+} from '../bindings';
 
 export function jobSummary(overrides: Partial<JobSummary> = {}): JobSummary {
   return {
@@ -128,6 +139,48 @@ export function localNodeReport(
     },
     events: [{ at: '2024-05-01T10:00:00Z', description: 'started (pid 4242)', alarm: false }],
     log: ['Daemon is ready'],
+    ...overrides,
+  };
+}
+
+export function embedClaim(overrides: Partial<EmbedClaim> = {}): EmbedClaim {
+  return {
+    id: 1,
+    job_id: 7,
+    job_state: 'encoding',
+    via: 'community',
+    owner: 'alice',
+    permlink: 'first',
+    input_cid: 'https://ipfs.3speak.tv/ipfs/QmInput',
+    short: false,
+    premium: false,
+    webhook_url: 'https://embed.3speak.tv/webhook',
+    frontend_app: null,
+    original_filename: null,
+    claimed_at: '2026-12-02T10:01:00Z',
+    last_progress_at: '2026-12-02T10:02:00Z',
+    last_progress: 40,
+    progress_error: null,
+    closed_at: null,
+    ...overrides,
+  };
+}
+
+export function outboxEntry(overrides: Partial<OutboxEntry> = {}): OutboxEntry {
+  return {
+    id: 3,
+    embed_id: 1,
+    job_id: 7,
+    owner: 'alice',
+    permlink: 'first',
+    status_reported: 'complete',
+    body: {},
+    status: 'waiting',
+    tries: 4,
+    last_error: '3Speak webhook failed with HTTP 503: Service unavailable',
+    answer: null,
+    created_at: '2026-12-02T10:05:00Z',
+    delivered_at: null,
     ...overrides,
   };
 }

@@ -56,11 +56,16 @@ impl World {
         assert_eq!(run.code, 0, "tank secret set {key}: {}", run.stderr);
     }
 
-    /// Adds a 480p clip of two seconds, in a folder as `name`, to the node
-    /// `node` (through kubo's own RPC, not ours); answers the folder's CID.
-    pub async fn add_clip_to(&self, node: &str, name: &str) -> String {
+    /// Adds `clip`, in a folder as `name`, to the node `node` (through
+    /// kubo's own RPC, not ours); answers the folder's CID.
+    pub async fn add_clip_to(
+        &self,
+        node: &str,
+        name: &str,
+        clip: tank_testkit::clip::Clip,
+    ) -> String {
         let dir = tempfile::tempdir().unwrap();
-        tank_testkit::clip::Clip::new(854, 480, 2.0).write(dir.path(), name);
+        clip.write(dir.path(), name);
         let limits = tank_ipfs::UploadLimits {
             stall_timeout: std::time::Duration::from_secs(30),
             answer_timeout: std::time::Duration::from_secs(30),

@@ -37,7 +37,9 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
         .committed(&stage.job.source_info, "source info")
         .clone();
     let out = output_dir(&stage.job.work_dir);
-    let rungs = plan(&stage.config.encoding.rungs, &info.video);
+    // The job's source may allow fewer rungs, or less time, than the ladder.
+    let rules = stage.job.rules;
+    let rungs = plan(&rules.ladder(&stage.config.encoding.rungs), &info.video);
     let (tools, codec, preset, segment_secs) = (
         stage.tools.clone(),
         stage.config.codec(),
@@ -74,6 +76,7 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
             output_dir: &out_for_encode,
             preset: &preset,
             segment_secs,
+            max_secs: rules.max_seconds,
         };
         let encoded = encode_ladder(&ladder, codec, &cancel, &mut on_progress)?;
 

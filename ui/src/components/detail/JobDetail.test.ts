@@ -4,7 +4,7 @@ import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { JobLogLine, JobReport } from '../../bindings';
 import { notice } from '../../lib/notice.svelte';
-import { attempt, change, jobReport } from '../../test/fixtures';
+import { attempt, change, embedClaim, jobReport, outboxEntry } from '../../test/fixtures';
 import JobDetail from './JobDetail.svelte';
 
 afterEach(() => {
@@ -28,6 +28,31 @@ function backend(report: JobReport, log: JobLogLine[] = [], openLog: () => unkno
 }
 
 describe('JobDetail', () => {
+  it('says which 3Speak video a job is and how its report went', async () => {
+    const report = jobReport({
+      id: 9,
+      state: 'done',
+      embed: embedClaim({ job_id: 9, job_state: 'done', closed_at: '2026-12-02T10:05:00Z', last_progress: 90 }),
+      embed_report: outboxEntry({
+        job_id: 9,
+        status: 'delivered',
+        tries: 2,
+        answer: '{"success":true}',
+        delivered_at: '2026-12-02T10:06:00Z',
+      }),
+    });
+    backend(report);
+    render(JobDetail, { id: 9, onBack: () => {} });
+    const claim = await screen.findByTestId('embed-claim');
+    expect(claim.textContent).toContain('alice/first');
+    expect(claim.textContent).toContain('claimed (community)');
+    const sent = screen.getByTestId('embed-report');
+    expect(sent.dataset.status).toBe('delivered');
+    expect(sent.textContent).toContain('complete, delivered');
+    expect(sent.textContent).toContain('2 tries');
+    expect(claim.textContent).not.toContain('HTTP 503');
+  });
+
   it('lists every call to a node and the stages with their durations', async () => {
     const report = jobReport({
       id: 4,

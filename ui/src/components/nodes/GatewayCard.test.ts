@@ -1,7 +1,8 @@
 // @vitest-environment jsdom
 import { render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
-import type { EmbedClaim, GatewayStatus, OutboxEntry } from '../../bindings';
+import type { GatewayStatus } from '../../bindings';
+import { embedClaim, outboxEntry } from '../../test/fixtures';
 import GatewayCard from './GatewayCard.svelte';
 
 function embedStatus(overrides: Partial<GatewayStatus> = {}): GatewayStatus {
@@ -23,41 +24,8 @@ function embedStatus(overrides: Partial<GatewayStatus> = {}): GatewayStatus {
   };
 }
 
-const job: EmbedClaim = {
-  id: 1,
-  job_id: 7,
-  job_state: 'encoding',
-  via: 'community',
-  owner: 'alice',
-  permlink: 'first',
-  input_cid: 'https://ipfs.3speak.tv/ipfs/QmInput',
-  short: false,
-  premium: false,
-  webhook_url: 'https://embed.3speak.tv/webhook',
-  frontend_app: null,
-  original_filename: null,
-  claimed_at: '2026-12-02T10:01:00Z',
-  last_progress_at: '2026-12-02T10:02:00Z',
-  last_progress: 40,
-  progress_error: null,
-  closed_at: null,
-};
-
-const waiting: OutboxEntry = {
-  id: 3,
-  embed_id: 1,
-  job_id: 7,
-  owner: 'alice',
-  permlink: 'first',
-  status_reported: 'complete',
-  body: {},
-  status: 'waiting',
-  tries: 4,
-  last_error: '3Speak webhook failed with HTTP 503: Service unavailable',
-  answer: null,
-  created_at: '2026-12-02T10:05:00Z',
-  delivered_at: null,
-};
+const job = embedClaim();
+const waiting = outboxEntry();
 
 describe('GatewayCard', () => {
   it("shows the embed system's record of this encoder, its jobs and the reports still owed", () => {
