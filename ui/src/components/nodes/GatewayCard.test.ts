@@ -45,6 +45,30 @@ describe('GatewayCard', () => {
     expect(row.textContent).toContain('HTTP 503');
   });
 
+  it('shows the latest heartbeat among the recent calls', () => {
+    const call = (probe: string, at: string, ok: boolean, detail: string | null = null) => ({
+      at,
+      probe,
+      ok,
+      latency_ms: 42,
+      detail,
+      repo_size: null,
+      storage_max: null,
+    });
+    render(GatewayCard, {
+      gateway: embedStatus({
+        history: [
+          call('myJob', '2026-12-02T10:03:00Z', true),
+          call('heartbeat', '2026-12-02T10:02:00Z', false, 'cannot reach 3Speak at https://embed.3speak.tv/: timed out'),
+          call('heartbeat', '2026-12-02T10:01:00Z', true),
+        ],
+      }),
+    });
+    const heartbeat = screen.getByTestId('gateway-heartbeat');
+    expect(heartbeat.dataset.ok).toBe('false');
+    expect(heartbeat.textContent).toContain('timed out');
+  });
+
   it('says loudly when 3Speak has disabled this encoder', () => {
     const status = embedStatus();
     status.encoder = { ...status.encoder!, enabled: false };
