@@ -358,7 +358,11 @@ watch_folders: Array<string>,
 /**
  * Run and supervise a local kubo node.
  */
-local_node: boolean, };
+local_node: boolean, 
+/**
+ * 3Speak as a source of work.
+ */
+threespeak: ThreeSpeakSettings, };
 
 export type NodeSettings = { name: string, api: string, kind: NodeKind, role: NodeRole, tier: number | null, auth: AuthKind | null, username: string | null, 
 /**
@@ -379,13 +383,39 @@ has_secret: boolean, };
 
 export type AlertKind = "discord" | "slack" | "json";
 
+export type ThreeSpeakSettings = { source: ThreeSpeakSource, 
+/**
+ * The embed system's or the legacy gateway's URL.
+ */
+url: string, 
+/**
+ * The operator's Hive account (needed by a legacy gateway).
+ */
+hive_username: string, 
+/**
+ * Managed mode: serve the Direct API for jobs 3Speak pushes.
+ */
+direct_api: boolean, 
+/**
+ * Where the Direct API listens, e.g. `0.0.0.0:3002`.
+ */
+direct_api_listen: string, 
+/**
+ * Whether the keyring holds the Direct API's key (the key itself
+ * never leaves the engine).
+ */
+has_direct_api_key: boolean, };
+
+export type ThreeSpeakSource = "off" | "community" | "legacy";
+
 export type FieldError = { field: string, message: string, };
 
 export type Rung = { name: string, size: number, video_kbps: number, max_video_kbps: number, audio_kbps: number, };
 
 export type SecretUpdate = { 
 /**
- * `node:<name>` or `alert:<name>`, of a node or webhook in the settings.
+ * `node:<name>` or `alert:<name>`, of a node or webhook in the
+ * settings, or `direct-api`, the Direct API's key.
  */
 key: string, value: string, };
 

@@ -27,7 +27,9 @@ pub use sections::{
     AlertKind, AlertTarget, AlertingConfig, AuditConfig, AuthKind, DownloadsConfig, EncodingConfig,
     HealthConfig, JobsConfig, NodeConfig, NodeKind, NodeRole, PinningConfig, SecretsConfig,
 };
-pub use settings::{AlertSettings, FieldError, NodeSettings, Settings};
+pub use settings::{
+    AlertSettings, FieldError, NodeSettings, Settings, ThreeSpeakSettings, ThreeSpeakSource,
+};
 pub use watch::WatchConfig;
 
 use std::path::{Path, PathBuf};

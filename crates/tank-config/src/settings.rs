@@ -11,7 +11,8 @@ use tank_media::Rung;
 use url::Url;
 
 use crate::{
-    AlertKind, AlertTarget, AuthKind, Config, ConfigError, NodeConfig, NodeKind, NodeRole,
+    AlertKind, AlertTarget, AuthKind, Config, ConfigError, GatewayMode, NodeConfig, NodeKind,
+    NodeRole, DIRECT_API_SECRET,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +38,94 @@ pub struct Settings {
     pub watch_folders: Vec<String>,
     /// Run and supervise a local kubo node.
     pub local_node: bool,
+    /// 3Speak as a source of work.
+    pub threespeak: ThreeSpeakSettings,
+}
+
+/// Where 3Speak work comes from, as the form's choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum ThreeSpeakSource {
+    /// No jobs are pulled (the Direct API may still take pushed ones).
+    Off,
+    /// Community jobs from the embed system.
+    Community,
+    /// An old encoder gateway.
+    Legacy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ThreeSpeakSettings {
+    pub source: ThreeSpeakSource,
+    /// The embed system's or the legacy gateway's URL.
+    pub url: String,
+    /// The operator's Hive account (needed by a legacy gateway).
+    pub hive_username: String,
+    /// Managed mode: serve the Direct API for jobs 3Speak pushes.
+    pub direct_api: bool,
+    /// Where the Direct API listens, e.g. `0.0.0.0:3002`.
+    pub direct_api_listen: String,
+    /// Whether the keyring holds the Direct API's key (the key itself
+    /// never leaves the engine).
+    #[serde(default)]
+    pub has_direct_api_key: bool,
+}
+
+impl ThreeSpeakSettings {
+    fn of(config: &Config, has_secret: &impl Fn(&str) -> bool) -> ThreeSpeakSettings {
+        let gateway = &config.gateway;
+        ThreeSpeakSettings {
+            source: match (gateway.enabled, gateway.mode) {
+                (false, _) => ThreeSpeakSource::Off,
+                (true, GatewayMode::Embed) => ThreeSpeakSource::Community,
+                (true, GatewayMode::Legacy) => ThreeSpeakSource::Legacy,
+            },
+            url: gateway.url.to_string(),
+            hive_username: gateway.hive_username.clone().unwrap_or_default(),
+            direct_api: config.direct_api.enabled,
+            direct_api_listen: config.direct_api.listen.to_string(),
+            has_direct_api_key: has_secret(DIRECT_API_SECRET),
+        }
+    }
+
+    fn apply(&self, config: &mut Config, errors: &mut Vec<FieldError>) {
+        let reject = |errors: &mut Vec<FieldError>, name: &str, message: String| {
+            errors.push(FieldError {
+                field: format!("threespeak.{name}"),
+                message,
+            })
+        };
+        let gateway = &mut config.gateway;
+        (gateway.enabled, gateway.mode) = match self.source {
+            ThreeSpeakSource::Off => (false, gateway.mode),
+            ThreeSpeakSource::Community => (true, GatewayMode::Embed),
+            ThreeSpeakSource::Legacy => (true, GatewayMode::Legacy),
+        };
+        match Url::parse(self.url.trim()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => gateway.url = url,
+            _ => reject(
+                errors,
+                "url",
+                format!("{:?} is not an http(s) URL", self.url),
+            ),
+        }
+        let hive = self.hive_username.trim();
+        gateway.hive_username = (!hive.is_empty()).then(|| hive.to_owned());
+        config.direct_api.enabled = self.direct_api;
+        match self.direct_api_listen.trim().parse() {
+            Ok(listen) => config.direct_api.listen = listen,
+            Err(_) => reject(
+                errors,
+                "direct_api_listen",
+                format!(
+                    "{:?} is not an address and port, e.g. 0.0.0.0:3002",
+                    self.direct_api_listen
+                ),
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,6 +216,7 @@ impl Settings {
                 .map(|f| f.display().to_string())
                 .collect(),
             local_node: config.local_node.enabled,
+            threespeak: ThreeSpeakSettings::of(config, &has_secret),
         }
     }
 
@@ -172,6 +262,7 @@ impl Settings {
             .filter_map(|(i, folder)| watch_folder(i, folder, &mut errors))
             .collect();
         config.local_node.enabled = self.local_node;
+        self.threespeak.apply(&mut config, &mut errors);
         check_fields(self, &mut errors);
         if errors.is_empty() {
             if let Err(e) = config.validate(None) {
@@ -409,6 +500,39 @@ mod tests {
         assert!(settings.nodes[1].has_secret && !settings.nodes[0].has_secret);
         assert_eq!(settings.backoff, ["2s", "4s", "8s", "16s", "30s"]);
         assert_eq!(settings.apply_to(&config).unwrap(), config);
+    }
+
+    #[test]
+    fn the_3speak_choice_sets_the_gateway_and_the_direct_api() {
+        let config = two_nodes();
+        let mut settings = Settings::of(&config, |key| key == DIRECT_API_SECRET);
+        assert_eq!(settings.threespeak.source, ThreeSpeakSource::Off);
+        assert_eq!(settings.threespeak.url, "https://embed.3speak.tv/");
+        assert!(settings.threespeak.has_direct_api_key);
+
+        settings.threespeak.source = ThreeSpeakSource::Community;
+        settings.threespeak.direct_api = true;
+        settings.threespeak.direct_api_listen = "0.0.0.0:3002".into();
+        let saved = settings.apply_to(&config).unwrap();
+        assert!(saved.gateway.enabled && saved.gateway.mode == GatewayMode::Embed);
+        assert!(saved.direct_api.enabled);
+        assert_eq!(saved.direct_api.listen.to_string(), "0.0.0.0:3002");
+        assert_eq!(
+            Settings::of(&saved, |_| false).threespeak.source,
+            ThreeSpeakSource::Community
+        );
+
+        settings.threespeak.source = ThreeSpeakSource::Legacy;
+        let errors = settings.apply_to(&config).unwrap_err();
+        assert!(
+            errors[0].message.contains("hive_username"),
+            "a legacy gateway needs the Hive account: {errors:?}"
+        );
+        settings.threespeak.url = "embed.3speak.tv".into();
+        settings.threespeak.direct_api_listen = "everywhere".into();
+        let errors = settings.apply_to(&config).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["threespeak.url", "threespeak.direct_api_listen"]);
     }
 
     #[test]

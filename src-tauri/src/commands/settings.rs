@@ -3,7 +3,7 @@
 //! only as "set" or "not set".
 
 use serde::Deserialize;
-use tank_config::{FieldError, Secrets, Settings};
+use tank_config::{FieldError, Secrets, Settings, DIRECT_API_SECRET};
 use tauri::State;
 use tauri_plugin_autostart::ManagerExt;
 use ts_rs::TS;
@@ -14,7 +14,8 @@ use crate::runtime::Runtime;
 /// A password, token or webhook URL typed into the form, for the keyring.
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct SecretUpdate {
-    /// `node:<name>` or `alert:<name>`, of a node or webhook in the settings.
+    /// `node:<name>` or `alert:<name>`, of a node or webhook in the
+    /// settings, or `direct-api`, the Direct API's key.
     pub key: String,
     pub value: String,
 }
@@ -41,19 +42,32 @@ pub async fn save_settings(
     let known = |key: &str| {
         config.nodes.iter().any(|n| n.secret_key() == key)
             || config.alerts.iter().any(|a| a.secret_key() == key)
+            || (config.direct_api.enabled && key == DIRECT_API_SECRET)
     };
-    let unknown: Vec<FieldError> = secrets
+    let mut refused: Vec<FieldError> = secrets
         .iter()
         .filter(|s| !known(&s.key))
         .map(|s| FieldError {
             field: String::new(),
-            message: format!("secret {:?} belongs to no node or webhook", s.key),
+            message: format!(
+                "secret {:?} belongs to no node, webhook or Direct API",
+                s.key
+            ),
         })
         .collect();
-    if !unknown.is_empty() {
-        return Err(AppError::invalid_settings(unknown));
-    }
     let keyring = Secrets::new(&config.secrets.service);
+    let key_given = secrets
+        .iter()
+        .any(|s| s.key == DIRECT_API_SECRET && !s.value.is_empty());
+    if config.direct_api.enabled && !key_given && keyring.get(DIRECT_API_SECRET).is_err() {
+        refused.push(FieldError {
+            field: "threespeak.direct_api_key".into(),
+            message: "the Direct API needs a key: 3Speak calls with it".into(),
+        });
+    }
+    if !refused.is_empty() {
+        return Err(AppError::invalid_settings(refused));
+    }
     for secret in secrets.iter().filter(|s| !s.value.is_empty()) {
         keyring.set(&secret.key, &secret.value)?;
     }

@@ -13,6 +13,8 @@ import type {
   Rung,
   SecretUpdate,
   Settings,
+  ThreeSpeakSettings,
+  ThreeSpeakSource,
 } from '../bindings';
 
 export const NODE_KINDS: NodeKind[] = ['kubo', 'cluster', 'pinning-service'];
@@ -42,6 +44,11 @@ export type AlertDraft = AlertSettings & {
 };
 
 /** A watch folder's path as typed or picked; `key` keeps its row when others go. */
+export const THREESPEAK_SOURCES: ThreeSpeakSource[] = ['off', 'community', 'legacy'];
+
+/** The 3Speak section: the settings, and the Direct API key typed (empty: keep). */
+export type ThreeSpeakDraft = ThreeSpeakSettings & { direct_api_key: string };
+
 export interface WatchFolderDraft {
   key: number;
   path: string;
@@ -62,6 +69,7 @@ export interface SettingsDraft {
   alerts: AlertDraft[];
   watch_folders: WatchFolderDraft[];
   local_node: boolean;
+  threespeak: ThreeSpeakDraft;
 }
 
 let lastKey = 0;
@@ -84,6 +92,7 @@ export function fromSettings(settings: Settings): SettingsDraft {
     alerts: settings.alerts.map((alert) => ({ ...alert, key: nextKey(), secret: '' })),
     watch_folders: settings.watch_folders.map(newWatchFolder),
     local_node: settings.local_node,
+    threespeak: { ...settings.threespeak, direct_api_key: '' },
   };
 }
 
@@ -230,15 +239,24 @@ export function toSettings(draft: SettingsDraft): Checked<Settings> {
     alerts: draft.alerts.map(({ name, kind, has_secret }) => ({ name, kind, has_secret })),
     watch_folders: draft.watch_folders.map((folder) => folder.path),
     local_node: draft.local_node,
+    threespeak: {
+      source: draft.threespeak.source,
+      url: draft.threespeak.url.trim(),
+      hive_username: draft.threespeak.hive_username.trim(),
+      direct_api: draft.threespeak.direct_api,
+      direct_api_listen: draft.threespeak.direct_api_listen.trim(),
+      has_direct_api_key: draft.threespeak.has_direct_api_key,
+    },
   };
   return checked(value, errors);
 }
 
-/** Secrets typed into the form, each under the keyring key of its node or webhook. */
+/** Secrets typed into the form, each under the keyring key of its node, webhook or the Direct API. */
 export function secretUpdates(draft: SettingsDraft): SecretUpdate[] {
   return [
     ...draft.nodes.map((node) => ({ key: `node:${node.name.trim()}`, value: node.secret })),
     ...draft.alerts.map((alert) => ({ key: `alert:${alert.name.trim()}`, value: alert.secret })),
+    { key: 'direct-api', value: draft.threespeak.direct_api ? draft.threespeak.direct_api_key : '' },
   ].filter((update) => update.value !== '');
 }
 
@@ -252,11 +270,12 @@ export function errorsAt(errors: FieldError[], path: string, items = false): Fie
 const NODE_FIELDS = ['name', 'api', 'kind', 'role', 'tier', 'auth', 'username', 'gateway', 'secret'];
 const ALERT_FIELDS = ['name', 'kind', 'secret'];
 const TOP_FIELDS = ['quorum', 'retries', 'attempt_timeout', 'max_concurrent', 'codec', 'preset'];
+const THREESPEAK_FIELDS = ['threespeak.url', 'threespeak.hive_username', 'threespeak.direct_api_listen', 'threespeak.direct_api_key'];
 
 /** Whether the form has an input that shows errors of `field`. */
 export function hasInputFor(field: string, draft: SettingsDraft): boolean {
   const [section, index, name] = field.split('.');
-  if (TOP_FIELDS.includes(field)) return true;
+  if (TOP_FIELDS.includes(field) || THREESPEAK_FIELDS.includes(field)) return true;
   // The backoff and ladder inputs show their items' errors too.
   if (section === 'backoff' || section === 'rungs') return true;
   const position = Number(index);

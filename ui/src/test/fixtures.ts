@@ -96,6 +96,14 @@ export function settings(overrides: Partial<Settings> = {}): Settings {
     alerts: [{ name: 'ops', kind: 'discord', has_secret: true }],
     watch_folders: ['/videos/incoming'],
     local_node: false,
+    threespeak: {
+      source: 'off',
+      url: 'https://embed.3speak.tv/',
+      hive_username: '',
+      direct_api: false,
+      direct_api_listen: '127.0.0.1:3002',
+      has_direct_api_key: false,
+    },
     ...overrides,
   };
 }

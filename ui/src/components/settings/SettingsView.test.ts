@@ -45,6 +45,42 @@ function input(container: HTMLElement, field: string): HTMLInputElement {
 }
 
 describe('SettingsView', () => {
+  it('turns on community and managed 3Speak work, the Direct API key going to the keyring only', async () => {
+    const saves = backend(({ settings }) => settings);
+    render(SettingsView);
+    const section = await screen.findByTestId('threespeak-settings');
+    expect(section.querySelector('[data-field="threespeak.url"]')).toBeNull();
+    await fireEvent.change(input(section, 'threespeak.source'), { target: { value: 'community' } });
+    await fireEvent.click(input(section, 'threespeak.direct_api'));
+    await fireEvent.input(input(section, 'threespeak.direct_api_listen'), { target: { value: '0.0.0.0:3002' } });
+    await fireEvent.input(input(section, 'threespeak.direct_api_key'), { target: { value: 'sesame' } });
+    expect(input(section, 'threespeak.url').value).toBe('https://embed.3speak.tv/');
+    await fireEvent.click(screen.getByTestId('save-settings'));
+
+    await waitFor(() => expect(saves).toHaveLength(1));
+    const saved = saves[0];
+    expect(saved.settings.threespeak).toMatchObject({ source: 'community', direct_api: true, direct_api_listen: '0.0.0.0:3002' });
+    expect(JSON.stringify(saved.settings)).not.toContain('sesame');
+    expect(saved.secrets).toContainEqual({ key: 'direct-api', value: 'sesame' });
+  });
+
+  it('shows a refused Direct API key next to its input', async () => {
+    backend(() =>
+      Promise.reject({
+        code: 'invalid_settings',
+        message: 'one setting is not valid; nothing was saved',
+        fields: [{ field: 'threespeak.direct_api_key', message: 'the Direct API needs a key: 3Speak calls with it' }],
+      }),
+    );
+    render(SettingsView);
+    const section = await screen.findByTestId('threespeak-settings');
+    await fireEvent.click(input(section, 'threespeak.direct_api'));
+    await fireEvent.click(screen.getByTestId('save-settings'));
+    const error = await within(section).findByTestId('field-error');
+    expect(error.textContent).toContain('needs a key');
+    expect(error.closest('.field')?.querySelector('[data-field="threespeak.direct_api_key"]')).not.toBeNull();
+  });
+
   it('shows a refused field next to its input', async () => {
     const saves = backend(() =>
       Promise.reject({
