@@ -751,7 +751,14 @@ async fn each_pushed_job_gets_3speaks_ladder_for_its_kind() {
     let (embed, api) = managed().await;
     let hd = embed
         .world
-        .add_clip_to("supernode", "hd.mp4", Clip::new(1280, 720, 3.0))
+        .add_clip_to(
+            "supernode",
+            "hd.mp4",
+            Clip {
+                fps: 60,
+                ..Clip::new(1280, 720, 3.0).without_audio()
+            },
+        )
         .await;
     let kinds = [
         ("plain", json!({})),
@@ -792,6 +799,34 @@ async fn each_pushed_job_gets_3speaks_ladder_for_its_kind() {
     let state = embed.double.state().await;
     let qualities = &calls_about(&state, "webhook", "premium")[0]["body"]["qualities_encoded"];
     assert_eq!(qualities, &json!(["720p", "480p"]));
+
+    // The silent 60 fps source came out at 30 fps, with a silent track.
+    let report = embed.tank(&["job", "1", "--json"]).await.json();
+    let cid = report["cid"].as_str().unwrap();
+    let segment = embed
+        .world
+        .node("backup-1")
+        .cat(&format!("{cid}/480p/480p_0.ts"))
+        .await
+        .unwrap();
+    let file = embed.world.dir.path().join("segment.ts");
+    std::fs::write(&file, segment).unwrap();
+    let probe = |stream: &str, field: &str| {
+        let out = std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", stream, "-show_entries"])
+            .arg(format!("stream={field}"))
+            .args(["-of", "csv=p=0"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(probe("v:0", "avg_frame_rate"), "30/1");
+    assert_eq!(probe("a:0", "codec_name"), "aac");
     assert_eq!(stop_gracefully(&mut daemon).await, 0);
 }
 

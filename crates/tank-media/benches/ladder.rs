@@ -46,6 +46,8 @@ fn main() {
             preset: &preset,
             segment_secs: 6,
             max_secs: None,
+            max_fps: None,
+            silent_audio: false,
         };
         encode_with(
             &job,

@@ -36,6 +36,12 @@ pub struct LadderJob<'a> {
     pub segment_secs: u32,
     /// The output stops after this many seconds of the source (a short).
     pub max_secs: Option<u32>,
+    /// Frames per second above this are dropped to it; a slower source
+    /// keeps its own rate (no duplicated frames).
+    pub max_fps: Option<u32>,
+    /// A source without sound gets a silent AAC track, for players that
+    /// expect one.
+    pub silent_audio: bool,
 }
 
 impl LadderJob<'_> {
@@ -230,16 +236,34 @@ fn run_ffmpeg(
 /// FFmpeg's arguments for the whole ladder.
 pub fn ffmpeg_args(job: &LadderJob<'_>, encoder: VideoEncoder) -> Vec<String> {
     let rungs = job.rungs;
-    let audio = job.info.audio.is_some();
+    let silence = job.silent_audio && job.info.audio.is_none();
+    let audio = job.info.audio.is_some() || silence;
     let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-y"]
         .map(String::from)
         .to_vec();
     args.extend(encoder.global_args());
     args.push("-i".into());
     args.push(job.source.display().to_string());
+    if silence {
+        args.extend(
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                "anullsrc=channel_layout=stereo:sample_rate=48000",
+            ]
+            .map(String::from),
+        );
+    }
+    let audio_input = if silence { "1:a:0" } else { "0:a:0" };
+    let fps = match (job.max_fps, job.info.video.fps) {
+        (Some(max), Some(source)) if source > f64::from(max) + 0.01 => format!("fps={max},"),
+        _ => String::new(),
+    };
 
-    // Decode once, split, scale each branch to its exact size.
-    let mut graph = format!("[0:v]split={}", rungs.len());
+    // Decode once (and drop frames once), split, scale each branch to its
+    // exact size.
+    let mut graph = format!("[0:v]{fps}split={}", rungs.len());
     for i in 0..rungs.len() {
         graph.push_str(&format!("[s{i}]"));
     }
@@ -257,7 +281,7 @@ pub fn ffmpeg_args(job: &LadderJob<'_>, encoder: VideoEncoder) -> Vec<String> {
     }
     if audio {
         for _ in rungs {
-            args.extend(["-map".into(), "0:a:0".into()]);
+            args.extend(["-map".into(), audio_input.into()]);
         }
     }
 
@@ -304,6 +328,10 @@ pub fn ffmpeg_args(job: &LadderJob<'_>, encoder: VideoEncoder) -> Vec<String> {
     if let Some(max) = job.max_secs {
         args.extend(["-t".into(), max.to_string()]);
     }
+    if silence {
+        // The silence never ends: the video's end is the output's.
+        args.push("-shortest".into());
+    }
     args.extend([
         "-f".into(),
         "hls".into(),
@@ -324,6 +352,20 @@ pub fn ffmpeg_args(job: &LadderJob<'_>, encoder: VideoEncoder) -> Vec<String> {
         format!("{out}/%v/{MEDIA_PLAYLIST}"),
     ]);
     args
+}
+
+/// 3Speak's segment length for a video of `duration` seconds: 6 s up to
+/// an hour, 15 s up to 4 h, 30 s up to 12 h, then 60 s, and long enough
+/// that there are at most 2,000 segments.
+pub fn adaptive_segment_secs(duration: f64) -> u32 {
+    let hours = duration / 3600.0;
+    let by_length = match hours {
+        h if h <= 1.0 => 6,
+        h if h <= 4.0 => 15,
+        h if h <= 12.0 => 30,
+        _ => 60,
+    };
+    by_length.max((duration / 2000.0).ceil() as u32)
 }
 
 /// If we are killed, FFmpeg must not live on writing into a folder the
@@ -434,6 +476,8 @@ mod tests {
             preset: "veryfast",
             segment_secs: 6,
             max_secs: None,
+            max_fps: None,
+            silent_audio: false,
         };
         ffmpeg_args(&job, VideoEncoder::Libx264).join(" ")
     }
@@ -449,6 +493,20 @@ mod tests {
         assert!(args.contains("-b:v:0 2800k -maxrate:v:0 2996k -bufsize:v:0 5992k"));
         assert!(args.contains("-c:a aac -ar 48000 -ac 2 -b:a:0 128k -b:a:1 96k"));
         assert!(args.ends_with("-master_pl_name manifest.m3u8 -var_stream_map v:0,a:0,name:720p v:1,a:1,name:480p /out/hls/%v/index.m3u8"));
+    }
+
+    #[test]
+    fn segments_grow_with_the_video_and_never_number_over_2000() {
+        assert_eq!(adaptive_segment_secs(90.0), 6);
+        assert_eq!(adaptive_segment_secs(3600.0), 6);
+        assert_eq!(adaptive_segment_secs(2.0 * 3600.0), 15);
+        assert_eq!(adaptive_segment_secs(10.0 * 3600.0), 30);
+        assert_eq!(adaptive_segment_secs(30.0 * 3600.0), 60);
+        assert_eq!(
+            adaptive_segment_secs(48.0 * 3600.0),
+            87,
+            "48 h in at most 2,000 segments"
+        );
     }
 
     #[test]

@@ -22,8 +22,8 @@ mod tools;
 
 pub use codec::{CodecChoice, VideoEncoder, HARDWARE_ENCODERS};
 pub use encode::{
-    encode_ladder, encode_with, ffmpeg_args, EncodeError, EncodeProgress, Encoded, LadderJob,
-    Rendition,
+    adaptive_segment_secs, encode_ladder, encode_with, ffmpeg_args, EncodeError, EncodeProgress,
+    Encoded, LadderJob, Rendition,
 };
 pub use ladder::{default_ladder, plan, PlannedRung, Rung};
 pub use playlist::{MASTER_PLAYLIST, MEDIA_PLAYLIST};

@@ -26,6 +26,8 @@ fn encode(
         preset: "ultrafast",
         segment_secs: 2,
         max_secs: None,
+        max_fps: None,
+        silent_audio: false,
     };
     let mut progress = Vec::new();
     let result = encode_ladder(&job, codec, &AtomicBool::new(false), &mut |p| {
@@ -236,6 +238,8 @@ fn a_cancelled_encode_stops_and_says_so() {
         preset: "medium",
         segment_secs: 6,
         max_secs: None,
+        max_fps: None,
+        silent_audio: false,
     };
     let cancel = AtomicBool::new(false);
 
@@ -263,6 +267,8 @@ fn a_cut_encode_stops_at_its_limit_and_its_playlists_say_so() {
         preset: "ultrafast",
         segment_secs: 2,
         max_secs: Some(2),
+        max_fps: None,
+        silent_audio: false,
     };
 
     let mut last: Option<EncodeProgress> = None;
@@ -289,5 +295,74 @@ fn a_cut_encode_stops_at_its_limit_and_its_playlists_say_so() {
     assert!(
         percent > 50.0,
         "progress is measured against the cut, got {percent}%"
+    );
+}
+
+#[test]
+fn a_silent_60_fps_source_gets_a_silent_track_and_30_fps_when_the_rules_say_so() {
+    let tools = Tools::discover();
+    let dir = tempfile::tempdir().unwrap();
+    let clip = Clip {
+        fps: 60,
+        ..Clip::new(854, 480, 2.0).without_audio()
+    };
+    let source = clip.write(dir.path(), "silent60.mp4");
+    let info = probe(&tools, &source).unwrap();
+    let rungs = plan(&default_ladder(), &info.video);
+    let out = dir.path().join("hls");
+    let job = LadderJob {
+        tools: &tools,
+        source: &source,
+        info: &info,
+        rungs: &rungs,
+        output_dir: &out,
+        preset: "ultrafast",
+        segment_secs: 2,
+        max_secs: None,
+        max_fps: Some(30),
+        silent_audio: true,
+    };
+
+    encode_ladder(
+        &job,
+        CodecChoice::Fixed(VideoEncoder::Libx264),
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )
+    .unwrap();
+
+    let segment = out.join("480p/480p_0.ts");
+    assert_eq!(
+        ffprobe_field(&segment, "a:0", "codec_name"),
+        "aac",
+        "a silent track was added"
+    );
+    assert_eq!(ffprobe_field(&segment, "v:0", "avg_frame_rate"), "30/1");
+}
+
+#[test]
+fn a_slower_source_keeps_its_frame_rate_under_the_cap() {
+    let tools = Tools::discover();
+    let dir = tempfile::tempdir().unwrap();
+    let source = Clip::new(854, 480, 2.0).write(dir.path(), "film.mp4");
+    let info = probe(&tools, &source).unwrap();
+    let rungs = plan(&default_ladder(), &info.video);
+    let job = LadderJob {
+        tools: &tools,
+        source: &source,
+        info: &info,
+        rungs: &rungs,
+        output_dir: &dir.path().join("hls"),
+        preset: "ultrafast",
+        segment_secs: 2,
+        max_secs: None,
+        max_fps: Some(30),
+        silent_audio: true,
+    };
+    let args = tank_media::ffmpeg_args(&job, VideoEncoder::Libx264).join(" ");
+    assert!(!args.contains("fps="), "24 fps is not raised to 30: {args}");
+    assert!(
+        !args.contains("anullsrc"),
+        "a source with sound keeps its own: {args}"
     );
 }

@@ -61,21 +61,21 @@ impl EmbedVideo {
     /// 3Speak's encoding rules for this job: a short is 480p only and at
     /// most 60 s; any other job is 480p only unless premium, when it gets
     /// up to 1080p (never upscaled: the planner keeps rungs within the
-    /// source).
+    /// source). Every job gets segments sized by its length, at most 30
+    /// fps (never raised) and a sound track, silent when the source has
+    /// none.
     pub fn rules(&self) -> JobRules {
-        match (self.short, self.premium) {
-            (true, _) => JobRules {
-                max_rung: Some(480),
-                max_seconds: Some(60),
-            },
-            (false, false) => JobRules {
-                max_rung: Some(480),
-                max_seconds: None,
-            },
-            (false, true) => JobRules {
-                max_rung: Some(1080),
-                max_seconds: None,
-            },
+        let (max_rung, max_seconds) = match (self.short, self.premium) {
+            (true, _) => (480, Some(60)),
+            (false, false) => (480, None),
+            (false, true) => (1080, None),
+        };
+        JobRules {
+            max_rung: Some(max_rung),
+            max_seconds,
+            adaptive_segments: true,
+            max_fps: Some(30),
+            silent_audio: true,
         }
     }
 }

@@ -108,12 +108,21 @@ impl JobInput {
 /// Limits a job's source puts on its encode, over the configured ladder
 /// (3Speak's rules for its jobs). The default limits nothing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JobRules {
     /// Rungs larger than this (their `size`, e.g. 480) are left out.
     pub max_rung: Option<u32>,
     /// The output stops after this many seconds of the source.
     pub max_seconds: Option<u32>,
+    /// Segment length from the video's length
+    /// (`tank_media::adaptive_segment_secs`) instead of the configured one.
+    pub adaptive_segments: bool,
+    /// A faster source is dropped to this frame rate; a slower one keeps
+    /// its own.
+    pub max_fps: Option<u32>,
+    /// A source without sound gets a silent AAC track.
+    pub silent_audio: bool,
 }
 
 impl JobRules {
@@ -197,12 +206,12 @@ mod tests {
         );
         let sd = JobRules {
             max_rung: Some(480),
-            max_seconds: None,
+            ..JobRules::default()
         };
         assert_eq!(names(sd.ladder(&ladder)), ["480p"]);
         let tiny = JobRules {
             max_rung: Some(100),
-            max_seconds: None,
+            ..JobRules::default()
         };
         assert_eq!(
             names(tiny.ladder(&ladder)),

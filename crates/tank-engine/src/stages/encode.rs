@@ -40,11 +40,19 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
     // The job's source may allow fewer rungs, or less time, than the ladder.
     let rules = stage.job.rules;
     let rungs = plan(&rules.ladder(&stage.config.encoding.rungs), &info.video);
-    let (tools, codec, preset, segment_secs) = (
+    let segment_secs = match (rules.adaptive_segments, info.duration_secs) {
+        (true, Some(duration)) => {
+            let cut = rules
+                .max_seconds
+                .map_or(duration, |max| duration.min(f64::from(max)));
+            tank_media::adaptive_segment_secs(cut)
+        }
+        _ => stage.config.encoding.segment_seconds,
+    };
+    let (tools, codec, preset) = (
         stage.tools.clone(),
         stage.config.codec(),
         stage.config.encoding.preset.clone(),
-        stage.config.encoding.segment_seconds,
     );
     let (store, events, job, cancel) = (
         stage.store.clone(),
@@ -77,6 +85,8 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
             preset: &preset,
             segment_secs,
             max_secs: rules.max_seconds,
+            max_fps: rules.max_fps,
+            silent_audio: rules.silent_audio,
         };
         let encoded = encode_ladder(&ladder, codec, &cancel, &mut on_progress)?;
 
