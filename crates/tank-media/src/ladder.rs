@@ -48,36 +48,60 @@ pub struct PlannedRung {
     pub height: u32,
 }
 
-/// The rungs to encode for `video`, largest first: every rung whose size
-/// the source reaches. A source smaller than every rung is encoded once at
-/// its own size (rounded down to even numbers, as H.264 needs), named after
-/// its short side and given the smallest rung's bitrates.
+/// The rungs to encode for `video`, largest first. Each rung is a 16:9 box
+/// (`1080p` is 1920x1080; 1080x1920 for a portrait source), and a source
+/// gets every rung whose box it reaches in width or height, scaled to fit
+/// inside the box with its own aspect ratio: a 1920x800 film gets 1080p at
+/// 1920x800, and nothing is ever upscaled. A source smaller than every box
+/// is encoded once at its own size (rounded down to even numbers, as H.264
+/// needs), named after its short side and given the smallest rung's
+/// bitrates.
 pub fn plan(ladder: &[Rung], video: &VideoInfo) -> Vec<PlannedRung> {
-    let short_side = video.width.min(video.height);
-    let mut rungs: Vec<&Rung> = ladder.iter().filter(|r| r.size <= short_side).collect();
+    let mut rungs: Vec<&Rung> = ladder.iter().filter(|r| reaches(video, r)).collect();
     rungs.sort_by_key(|r| std::cmp::Reverse(r.size));
     let mut planned: Vec<PlannedRung> = rungs.into_iter().map(|r| fit(r, video)).collect();
     if planned.is_empty() {
         if let Some(smallest) = ladder.iter().min_by_key(|r| r.size) {
-            let size = even(short_side);
-            let native = Rung {
-                name: format!("{size}p"),
-                size,
-                ..smallest.clone()
-            };
-            planned.push(fit(&native, video));
+            let size = even(video.width.min(video.height));
+            planned.push(PlannedRung {
+                rung: Rung {
+                    name: format!("{size}p"),
+                    size,
+                    ..smallest.clone()
+                },
+                width: even(video.width),
+                height: even(video.height),
+            });
         }
     }
     planned
 }
 
+/// A rung's box for `video`: 16:9, turned for a portrait source.
+fn box_of(rung: &Rung, video: &VideoInfo) -> (u64, u64) {
+    let short = u64::from(rung.size);
+    let long = scaled_even(16, short, 9);
+    match video.width >= video.height {
+        true => (long, short),
+        false => (short, long),
+    }
+}
+
+/// Whether the source fills the rung's box in width or height, so fitting
+/// it inside never scales it up.
+fn reaches(video: &VideoInfo, rung: &Rung) -> bool {
+    let (box_w, box_h) = box_of(rung, video);
+    u64::from(video.width) >= box_w || u64::from(video.height) >= box_h
+}
+
 fn fit(rung: &Rung, video: &VideoInfo) -> PlannedRung {
     let (w, h) = (u64::from(video.width), u64::from(video.height));
-    let size = u64::from(rung.size);
-    let (width, height) = if w >= h {
-        (scaled_even(w, size, h), size)
+    let (box_w, box_h) = box_of(rung, video);
+    // Wider than the box: its width is the box's; else its height.
+    let (width, height) = if w * box_h >= h * box_w {
+        (box_w, scaled_even(h, box_w, w))
     } else {
-        (size, scaled_even(h, size, w))
+        (scaled_even(w, box_h, h), box_h)
     };
     PlannedRung {
         rung: rung.clone(),
@@ -161,13 +185,32 @@ mod tests {
         assert_eq!(sizes(&planned)[2], ("480p", 640, 480));
         let cinema = plan(&default_ladder(), &video(2048, 858));
         assert!(cinema.iter().all(|p| p.width % 2 == 0 && p.height % 2 == 0));
-        assert_eq!(sizes(&cinema), [("720p", 1718, 720), ("480p", 1146, 480)]);
+        assert_eq!(
+            sizes(&cinema),
+            [
+                ("1080p", 1920, 804),
+                ("720p", 1280, 536),
+                ("480p", 854, 358)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wide_film_fits_its_16_by_9_box_rather_than_its_short_side() {
+        let planned = plan(&default_ladder(), &video(1920, 800));
+        assert_eq!(sizes(&planned)[0], ("1080p", 1920, 800));
+        let tall = plan(&default_ladder(), &video(800, 1920));
+        assert_eq!(sizes(&tall)[0], ("1080p", 800, 1920), "the same, turned");
+        let square = plan(&default_ladder(), &video(1080, 1080));
+        assert_eq!(sizes(&square)[0], ("1080p", 1080, 1080));
     }
 
     #[test]
     fn a_source_below_every_rung_is_encoded_at_its_own_size() {
         let planned = plan(&default_ladder(), &video(640, 360));
         assert_eq!(sizes(&planned), [("360p", 640, 360)]);
+        let odd = plan(&default_ladder(), &video(701, 301));
+        assert_eq!(sizes(&odd), [("300p", 700, 300)]);
         assert_eq!(planned[0].rung.video_kbps, 1400);
     }
 }
