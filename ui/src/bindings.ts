@@ -167,7 +167,13 @@ export type Report = { "kind": "finish", cid: string, } | { "kind": "fail", erro
  */
 at: string, };
 
-export type GatewayStatus = { enabled: boolean, url: string, mode: GatewayMode, did: string, identity: IdentitySource, state: HealthState, health: HealthRow | null, 
+export type GatewayStatus = { enabled: boolean, url: string, mode: GatewayMode, 
+/**
+ * This encoder's `did:key`; `None` when 3Speak work is off and no
+ * identity could be read (a machine without a keyring): nothing that
+ * is switched off reports an error.
+ */
+did: string | null, identity: IdentitySource | null, state: HealthState, health: HealthRow | null, 
 /**
  * Latest calls, newest first.
  */

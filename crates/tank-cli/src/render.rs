@@ -236,7 +236,14 @@ pub fn gateway(status: &GatewayStatus) -> String {
     };
     let _ = writeln!(out, "gateway   {}  {enabled}", status.url);
     let _ = writeln!(out, "  mode      {:?}", status.mode);
-    let _ = writeln!(out, "  identity  {}  ({:?})", status.did, status.identity);
+    match (&status.did, status.identity) {
+        (Some(did), Some(source)) => {
+            let _ = writeln!(out, "  identity  {did}  ({source:?})");
+        }
+        _ => {
+            let _ = writeln!(out, "  identity  none readable (`tank identity` says why)");
+        }
+    }
     let since = status
         .health
         .as_ref()

@@ -94,3 +94,26 @@ async fn the_private_key_never_reaches_a_log_or_the_database() {
     }
     assert_eq!(double.state().await["jws_rejections"], json!([]));
 }
+
+#[tokio::test]
+async fn without_a_keyring_a_switched_off_gateway_reports_no_error_and_a_switched_on_one_does() {
+    let world = World::with_nodes(0).await;
+    let no_keyring = |args: &'static [&'static str]| {
+        let mut command = world.tank_command(args);
+        command.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+        command
+    };
+
+    let off = common::Run::from(no_keyring(&["gateway", "--json"]).output().await.unwrap());
+    assert_eq!(off.code, 0, "{}", off.stderr);
+    let status = off.json();
+    assert_eq!(
+        (status["enabled"].clone(), status["did"].clone()),
+        (json!(false), json!(null))
+    );
+
+    world.write_config("[gateway]\nenabled = true\n");
+    let on = common::Run::from(no_keyring(&["gateway", "--json"]).output().await.unwrap());
+    assert_ne!(on.code, 0, "a switched-on gateway needs its identity");
+    assert!(on.stderr.contains("keyring"), "{}", on.stderr);
+}

@@ -63,8 +63,11 @@ pub struct GatewayStatus {
     pub enabled: bool,
     pub url: String,
     pub mode: GatewayMode,
-    pub did: String,
-    pub identity: IdentitySource,
+    /// This encoder's `did:key`; `None` when 3Speak work is off and no
+    /// identity could be read (a machine without a keyring): nothing that
+    /// is switched off reports an error.
+    pub did: Option<String>,
+    pub identity: Option<IdentitySource>,
     pub state: HealthState,
     pub health: Option<HealthRow>,
     /// Latest calls, newest first.
@@ -144,8 +147,20 @@ impl GatewayWorker {
 /// The gateway's settings, identity, health and latest claims.
 pub(crate) fn status(engine: &Engine, history: u32) -> Result<GatewayStatus, DaemonError> {
     let config = &engine.config().gateway;
-    let (identity, source) = identity::load(engine.secrets())?;
-    let (encoder, encoder_seen_at) = match engine.store().embed_encoder(identity.did())? {
+    let identity = match identity::load(engine.secrets()) {
+        Ok((identity, source)) => Some((identity.did().to_owned(), source)),
+        Err(e) if config.enabled => return Err(e),
+        Err(e) => {
+            tracing::debug!(%e, "no gateway identity, and 3Speak work is off");
+            None
+        }
+    };
+    let did = identity.as_ref().map(|(did, _)| did.clone());
+    let recorded = match &did {
+        Some(did) => engine.store().embed_encoder(did)?,
+        None => None,
+    };
+    let (encoder, encoder_seen_at) = match recorded {
         Some((record, at)) => (serde_json::from_value(record).ok(), Some(at)),
         None => (None, None),
     };
@@ -158,8 +173,8 @@ pub(crate) fn status(engine: &Engine, history: u32) -> Result<GatewayStatus, Dae
         enabled: config.enabled,
         url: tank_ipfs::redacted(&config.url),
         mode: config.mode,
-        did: identity.did().to_owned(),
-        identity: source,
+        identity: identity.map(|(_, source)| source),
+        did,
         state: health.as_ref().map_or(HealthState::Unknown, |h| h.state),
         health,
         history: engine.store().samples(GATEWAY_HEALTH, history)?,
