@@ -12,7 +12,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{replica_nodes, stop_gracefully, Run, World};
+use common::{downloads_of, replica_nodes, stop_gracefully, Run, World};
 use serde_json::{json, Value};
 use tank_testkit::clip::Clip;
 use tank_testkit::embed::{job_in, EmbedDouble, EmbedOptions};
@@ -304,18 +304,7 @@ async fn an_input_its_own_gateway_cannot_serve_comes_from_another_by_its_cid() {
     embed.wait_for_job("elsewhere", "completed").await;
 
     let report = embed.tank(&["job", "1", "--json"]).await.json();
-    let downloads: Vec<(String, bool)> = report["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["op"] == "download")
-        .map(|a| {
-            (
-                a["node"].as_str().unwrap().to_owned(),
-                a["ok"].as_bool().unwrap(),
-            )
-        })
-        .collect();
+    let downloads = downloads_of(&report);
     let serving = embed.world.node("supernode").gateway.clone();
     assert_eq!(downloads.len(), 2, "{downloads:?}");
     assert!(

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{replica_nodes, stop_gracefully, World};
+use common::{downloads_of, replica_nodes, stop_gracefully, World};
 use serde_json::Value;
 use tank_testkit::clip::Clip;
 use tank_testkit::{free_port, kubo_standin};
@@ -111,18 +111,7 @@ async fn an_ipfs_input_falls_back_from_an_unreachable_gateway_to_the_local_node(
 
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.json();
-    let downloads: Vec<(String, bool)> = report["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["op"] == "download")
-        .map(|a| {
-            (
-                a["node"].as_str().unwrap().to_owned(),
-                a["ok"].as_bool().unwrap(),
-            )
-        })
-        .collect();
+    let downloads = downloads_of(&report);
     assert_eq!(downloads.len(), 2, "{downloads:?}");
     assert!(
         downloads[0].0.starts_with("gateway ") && !downloads[0].1,

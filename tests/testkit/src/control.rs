@@ -1,6 +1,7 @@
 //! A harness process's control port (faults, refuse/accept, call counts).
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -43,6 +44,24 @@ impl Control {
         );
         serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{} control {path} answered {text:?}: {e}", self.what))
+    }
+
+    /// Polls `GET state` (two minutes at most) until `ready` holds for it;
+    /// `what` says in the failure what never happened.
+    pub async fn wait_for_state(&self, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let state: Value = self.get("state").await;
+            if ready(&state) {
+                return state;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the {} never saw: {what}\nstate: {state:#}",
+                self.what
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> T {

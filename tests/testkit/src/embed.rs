@@ -5,7 +5,7 @@
 //! real server does.
 
 use std::ffi::OsString;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -114,18 +114,7 @@ impl EmbedDouble {
 
     /// Waits (two minutes at most) until `ready` holds for the state.
     pub async fn wait_for(&self, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let state = self.state().await;
-            if ready(&state) {
-                return state;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the embed system never saw: {what}\nstate: {state:#}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.control.wait_for_state(what, ready).await
     }
 
     /// The encoder `did` is disabled: its next myJob is 403.

@@ -3,7 +3,7 @@
 //! with every signed request verified by its own Ed25519 code.
 
 use std::ffi::OsString;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -109,18 +109,7 @@ impl GatewayDouble {
 
     /// Waits (two minutes at most) until `ready` holds for the state.
     pub async fn wait_for(&self, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let state = self.state().await;
-            if ready(&state) {
-                return state;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the gateway never saw: {what}\nstate: {state:#}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.control.wait_for_state(what, ready).await
     }
 
     /// Waits until job `id` is in `status`; returns the job.

@@ -242,3 +242,19 @@ pub fn attempts_of(report: &Value, node: &str, op: &str) -> Vec<(u64, bool, Stri
         })
         .collect()
 }
+
+/// The report's downloads, in order, as (source, ok).
+pub fn downloads_of(report: &Value) -> Vec<(String, bool)> {
+    report["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["op"] == "download")
+        .map(|a| {
+            (
+                a["node"].as_str().unwrap().to_owned(),
+                a["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
