@@ -327,17 +327,8 @@ control.post('/dispatch', async (req, res) => {
   job.assignedWorker = url
   job.assignedAt = now()
   job.updatedAt = now()
-  const body = {
-    owner: job.owner,
-    permlink: job.permlink,
-    input_cid: `${IPFS_GATEWAY}/ipfs/${job.input_cid}`,
-    short: job.short,
-    premium: job.premium,
-    webhook_url: `${apiBase}/webhook`,
-    api_key: WEBHOOK_KEY,
-    frontend_app: job.frontend_app,
-    originalFilename: job.originalFilename,
-  }
+  // The job as myJob shows it, with the global key a managed job reports with.
+  const body = { ...view(job), api_key: WEBHOOK_KEY }
   let status = 0
   let answer = null
   try {
