@@ -12,14 +12,16 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{downloads_of, replica_nodes, stop_gracefully, Run, World};
+use common::{attempts_of, downloads_of, replica_nodes, stop_gracefully, Run, World};
 use serde_json::{json, Value};
 use tank_testkit::clip::Clip;
 use tank_testkit::embed::{job_in, EmbedDouble, EmbedOptions};
+use tank_testkit::HarnessNode;
 
 const SEED: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
-/// `[gateway]` in embed mode, pointing at the double, with short waits.
+/// `[gateway]` in embed mode, pointing at the double (its traffic director
+/// too), with short waits.
 fn embed_config(double: &EmbedDouble, extra: &str) -> String {
     let extra = if extra.contains("max_backoff") {
         extra.to_owned()
@@ -31,7 +33,8 @@ fn embed_config(double: &EmbedDouble, extra: &str) -> String {
 [gateway]
 enabled = true
 mode = "embed"
-url = "{}"
+url = "{api}"
+traffic_director = "{api}api/hotnode"
 node_name = "tank-under-test"
 poll_interval = "300ms"
 poll_jitter = "100ms"
@@ -40,7 +43,7 @@ progress_interval = "1s"
 timeout = "3s"
 {extra}
 "#,
-        double.api
+        api = double.api
     )
 }
 
@@ -49,6 +52,8 @@ timeout = "3s"
 struct EmbedWorld {
     world: World,
     double: EmbedDouble,
+    /// The node the double's traffic director names, when it names one.
+    hotnode: Option<HarnessNode>,
     /// The clip's path as the embed system names it: `<cid>/clip.mp4`.
     clip: String,
     data_dir: PathBuf,
@@ -63,17 +68,40 @@ enum InputGateway {
     Dead,
 }
 
+/// Whether the double's traffic director names a hotnode.
+#[derive(PartialEq)]
+enum Director {
+    /// It answers 503, as when no hotnode is available.
+    NoHotnode,
+    /// A harness node of its own, outside the config's nodes.
+    Hotnode,
+}
+
 impl EmbedWorld {
     async fn new(gateway_extra: &str, jobs_extra: &str) -> EmbedWorld {
-        EmbedWorld::with_input_gateway(InputGateway::Serving, gateway_extra, jobs_extra).await
+        EmbedWorld::build(
+            InputGateway::Serving,
+            Director::NoHotnode,
+            gateway_extra,
+            jobs_extra,
+        )
+        .await
     }
 
-    async fn with_input_gateway(
+    async fn build(
         input: InputGateway,
+        director: Director,
         gateway_extra: &str,
         jobs_extra: &str,
     ) -> EmbedWorld {
-        let world = World::with_nodes(2).await;
+        let (world, hotnode) = match director {
+            Director::NoHotnode => (World::with_nodes(2).await, None),
+            Director::Hotnode => {
+                let (world, hotnode) =
+                    tokio::join!(World::with_nodes(2), HarnessNode::start("hotnode"));
+                (world, Some(hotnode))
+            }
+        };
         let cid = world
             .add_clip_to("supernode", "clip.mp4", Clip::new(854, 480, 2.0))
             .await;
@@ -89,6 +117,7 @@ impl EmbedWorld {
         };
         let double = EmbedDouble::start(EmbedOptions {
             ipfs_gateway,
+            hotnode: hotnode.as_ref().map(|h| h.api.join("api/v0/add").unwrap()),
             ..EmbedOptions::default()
         })
         .await;
@@ -100,6 +129,7 @@ impl EmbedWorld {
         EmbedWorld {
             world,
             double,
+            hotnode,
             clip: format!("{cid}/clip.mp4"),
             data_dir,
         }
@@ -296,8 +326,53 @@ async fn a_community_job_is_reported_complete_once_durable_and_no_progress_follo
 }
 
 #[tokio::test]
+async fn a_3speak_job_is_also_handed_to_the_hotnode_which_never_counts_as_a_replica() {
+    let embed = EmbedWorld::build(InputGateway::Serving, Director::Hotnode, "", "").await;
+    let hotnode = embed.hotnode.as_ref().unwrap();
+    embed.push("hot").await;
+    let mut daemon = embed.start();
+    embed.wait_for_job("hot", "completed").await;
+
+    let report = embed.tank(&["job", "1", "--json"]).await.json();
+    let cid = report["cid"].as_str().unwrap();
+    assert!(
+        hotnode.recursive_pins().await.iter().any(|p| p == cid),
+        "the hotnode holds the result, so 3Speak's gateway serves it"
+    );
+    let mut replicas = replica_nodes(&report);
+    replicas.sort();
+    assert_eq!(
+        replicas,
+        ["backup-1", "supernode"],
+        "the quorum is of durable replicas only"
+    );
+    let asked = attempts_of(&report, "3speak-hotnode", "traffic director");
+    let added = attempts_of(&report, "3speak-hotnode", "add");
+    assert_eq!((asked.len(), asked[0].1), (1, true), "{asked:?}");
+    assert_eq!((added.len(), added[0].1), (1, true), "{added:?}");
+
+    // Without a hotnode the job is made durable all the same, and its
+    // history says why no copy went to 3Speak.
+    embed.double.refuse_director(true).await;
+    embed.push("cold").await;
+    embed.wait_for_job("cold", "completed").await;
+    let report = embed.tank(&["job", "2", "--json"]).await.json();
+    assert_eq!(report["state"], "done", "{report:#}");
+    let asked = attempts_of(&report, "3speak-hotnode", "traffic director");
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(
+        !asked[0].1 && asked[0].2.contains("503") && asked[0].2.contains("no hotnode available"),
+        "{asked:?}"
+    );
+    assert!(attempts_of(&report, "3speak-hotnode", "add").is_empty());
+    let cid = report["cid"].as_str().unwrap();
+    assert!(!hotnode.recursive_pins().await.iter().any(|p| p == cid));
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}
+
+#[tokio::test]
 async fn an_input_its_own_gateway_cannot_serve_comes_from_another_by_its_cid() {
-    let embed = EmbedWorld::with_input_gateway(InputGateway::Dead, "", "").await;
+    let embed = EmbedWorld::build(InputGateway::Dead, Director::NoHotnode, "", "").await;
     embed.push("elsewhere").await;
 
     let mut daemon = embed.start();

@@ -17,10 +17,11 @@ impl Config {
     /// Cluster, `IPFS_GATEWAY_URL` is the first download gateway,
     /// `MAX_CONCURRENT_JOBS`, `TEMP_DIR`; for 3Speak `EMBED_SYSTEM_ENABLED`
     /// with `EMBED_SYSTEM_MODE=community` (take embed jobs, from
-    /// `EMBED_GATEWAY_URL`), `HIVE_USERNAME`, `NODE_NAME`; for managed mode
-    /// `DIRECT_API_ENABLED` and `DIRECT_API_PORT` (every interface, as the
-    /// reference listens; `DIRECT_API_KEY` is read where the key is). Returns
-    /// a warning for each v1 name that is set.
+    /// `EMBED_GATEWAY_URL`), `TRAFFIC_DIRECTOR_URL`, `HIVE_USERNAME`,
+    /// `NODE_NAME`; for managed mode `DIRECT_API_ENABLED` and
+    /// `DIRECT_API_PORT` (every interface, as the reference listens;
+    /// `DIRECT_API_KEY` is read where the key is). Returns a warning for
+    /// each v1 name that is set.
     pub fn apply_env(
         &mut self,
         var: impl Fn(&str) -> Option<String>,
@@ -88,6 +89,9 @@ impl Config {
             let gateway = env_url("IPFS_GATEWAY_URL", &value)?;
             self.downloads.gateways.retain(|g| *g != gateway);
             self.downloads.gateways.insert(0, gateway);
+        }
+        if let Some(value) = var("TRAFFIC_DIRECTOR_URL") {
+            self.gateway.traffic_director = env_url("TRAFFIC_DIRECTOR_URL", &value)?;
         }
         if let Some(value) = var("EMBED_GATEWAY_URL") {
             self.gateway.url = env_url("EMBED_GATEWAY_URL", &value)?;
@@ -256,6 +260,7 @@ mod tests {
             "IPFS_GATEWAY_URL" => Some("https://ipfs.3speak.tv".to_owned()),
             "HIVE_USERNAME" => Some(" alice ".to_owned()),
             "NODE_NAME" => Some("alice-encoder".to_owned()),
+            "TRAFFIC_DIRECTOR_URL" => Some("https://cdn.example/api/hotnode".to_owned()),
             _ => None,
         };
         let warnings = config.apply_env(env).unwrap();
@@ -266,6 +271,10 @@ mod tests {
         assert_eq!(config.gateway.url.as_str(), "https://embed.example/");
         assert_eq!(config.gateway.hive_username.as_deref(), Some("alice"));
         assert_eq!(config.gateway.node_name(), "alice-encoder");
+        assert_eq!(
+            config.gateway.traffic_director.as_str(),
+            "https://cdn.example/api/hotnode"
+        );
         assert_eq!(
             config.downloads.gateways[0].as_str(),
             "https://ipfs.3speak.tv/"

@@ -46,7 +46,12 @@ pub struct GatewayConfig {
     /// reset.
     #[serde(with = "humantime_serde")]
     pub replica_deadline: Duration,
-    /// Timeout of each call to the gateway.
+    /// Embed: 3Speak's traffic director, which names the hotnode that
+    /// takes a copy of each 3Speak job's result, so 3Speak's gateway serves
+    /// it at once (as 3Speak's own encoder uploads). The hotnode keeps it
+    /// only days: that copy never counts toward the quorum.
+    pub traffic_director: Url,
+    /// Timeout of each call to the gateway (and the traffic director).
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
     /// After failed calls in a row, polls and reports wait longer, doubling
@@ -88,6 +93,9 @@ impl<'de> Deserialize<'de> for GatewayMode {
 /// 3Speak's embed system, the default source of 3Speak jobs.
 pub const EMBED_URL: &str = "https://embed.3speak.tv";
 
+/// 3Speak's traffic director.
+pub const TRAFFIC_DIRECTOR_URL: &str = "https://cdn.3speak.tv/api/hotnode";
+
 /// 3Speak's stall reset: an `encoding` job whose last progress is older is
 /// given to another encoder.
 const STALL_RESET: Duration = Duration::from_secs(30 * 60);
@@ -105,6 +113,7 @@ impl Default for GatewayConfig {
             progress_interval: Duration::from_secs(60),
             encode_progress_interval: Duration::from_secs(10),
             replica_deadline: Duration::from_secs(20 * 60),
+            traffic_director: Url::parse(TRAFFIC_DIRECTOR_URL).expect("valid URL"),
             timeout: Duration::from_secs(30),
             max_backoff: Duration::from_secs(600),
             node_name: None,
@@ -124,6 +133,12 @@ impl GatewayConfig {
         }
         if self.url.password().is_some() || !self.url.username().is_empty() {
             return Some("url must not contain credentials".into());
+        }
+        if !matches!(self.traffic_director.scheme(), "http" | "https") {
+            return Some(format!(
+                "traffic_director must be an http(s) URL, got {}",
+                tank_ipfs::redacted(&self.traffic_director)
+            ));
         }
         if self.ping_interval.is_zero() || self.ping_interval > Duration::from_secs(30) {
             return Some(

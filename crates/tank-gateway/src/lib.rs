@@ -5,7 +5,8 @@
 //!   knows it by. Every signed POST carries a general JWS in JSON form, the
 //!   shape 3Speak's `dids` library verifies.
 //! - [`EmbedGateway`]: the embed system (2026), `updateNode`, `heartbeat`
-//!   and `myJob`; [`Webhooks`]: its result and progress webhooks.
+//!   and `myJob`; [`Webhooks`]: its result and progress webhooks;
+//!   [`TrafficDirector`]: which hotnode takes uploads now.
 //! - [`EncoderGateway`]: the legacy gateway's endpoints (`updateNode`,
 //!   `getJob`, `acceptJob`, `pingJob`, `finishJob`, `failJob`, `rejectJob`,
 //!   `jobstatus`), with the answers that mean "another encoder won the
@@ -20,6 +21,7 @@ mod client;
 mod embed;
 mod error;
 mod identity;
+mod traffic_director;
 mod transport;
 mod webhook;
 mod wire;
@@ -28,6 +30,7 @@ pub use client::{Claim, EncoderGateway, Finish};
 pub use embed::EmbedGateway;
 pub use error::GatewayError;
 pub use identity::{Identity, IdentityError, Jws};
+pub use traffic_director::TrafficDirector;
 pub use webhook::Webhooks;
 pub use wire::{
     CallbackKey, EmbedJob, EncoderRecord, FailReport, GatewayJob, JobInputInfo, NodeInfo,

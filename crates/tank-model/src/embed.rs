@@ -63,7 +63,8 @@ impl EmbedVideo {
     /// up to 1080p (never upscaled: the planner keeps rungs within the
     /// source). Every job gets segments sized by its length, at most 30
     /// fps (never raised) and a sound track, silent when the source has
-    /// none.
+    /// none. Its result also goes to 3Speak's hotnode, as 3Speak's own
+    /// encoder uploads.
     pub fn rules(&self) -> JobRules {
         let (max_rung, max_seconds) = match (self.short, self.premium) {
             (true, _) => (480, Some(60)),
@@ -76,6 +77,7 @@ impl EmbedVideo {
             adaptive_segments: true,
             max_fps: Some(30),
             silent_audio: true,
+            platform_copy: true,
         }
     }
 }

@@ -123,6 +123,10 @@ pub struct JobRules {
     pub max_fps: Option<u32>,
     /// A source without sound gets a silent AAC track.
     pub silent_audio: bool,
+    /// The result is also handed to the platform's own upload target (the
+    /// hotnode `[gateway] traffic_director` names), so the platform's
+    /// gateway serves it at once. That copy is never a replica.
+    pub platform_copy: bool,
 }
 
 impl JobRules {

@@ -85,7 +85,7 @@ async fn fetch_or_upload(
             "no holder reachable and the HLS folder is not kept".into(),
         ));
     };
-    put_folder(job.stage, node, kubo, folder, job.cid, attempt).await?;
+    put_folder(job.stage, node.name(), kubo, folder, job.cid, attempt).await?;
     job.holders.add(node.name());
     pin_and_verify(job, node, kubo, attempt).await
 }

@@ -34,6 +34,19 @@ impl AttemptError for IpfsError {
     }
 }
 
+impl AttemptError for tank_gateway::GatewayError {
+    fn http_status(&self) -> Option<u16> {
+        match self {
+            tank_gateway::GatewayError::Refused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    fn counts_against_node(&self) -> bool {
+        false // the platform's services are not pinning nodes
+    }
+}
+
 #[derive(Clone)]
 pub struct Recorder {
     pub store: Store,

@@ -8,10 +8,17 @@
 //! may stop answering its API later and still serve blocks). A node that
 //! cannot answer that cannot take an upload either and is passed over at
 //! once, instead of after a stalled upload.
+//!
+//! A job whose rules ask for a platform copy (3Speak's) is handed, at the
+//! same time, to the hotnode 3Speak's traffic director names, as 3Speak's
+//! own encoder uploads: 3Speak's gateway then serves it at once. The
+//! hotnode keeps it only days, so that copy never counts as a replica, and
+//! its failure costs the job nothing but a line in its history.
 
 use std::path::Path;
 use std::time::Duration;
 
+use tank_gateway::TrafficDirector;
 use tank_ipfs::{KuboClient, UploadLimits};
 
 use super::{Outcome, Stage, StepError};
@@ -21,13 +28,23 @@ use tank_store::Field;
 /// The longest we wait for `id` before an upload.
 const ID_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The platform's hotnode, as the job's history names it.
+const HOTNODE: &str = "3speak-hotnode";
+
 pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
-    let folder = stage
-        .committed(&stage.job.output_dir, "output folder")
-        .to_owned();
-    let expected = stage
-        .committed(&stage.job.expected_cid, "expected CID")
-        .to_owned();
+    let folder = stage.committed(&stage.job.output_dir, "output folder");
+    let expected = stage.committed(&stage.job.expected_cid, "expected CID");
+    let folder = Path::new(folder);
+    let copy = async {
+        if stage.job.rules.platform_copy {
+            copy_to_platform(stage, folder, expected).await;
+        }
+    };
+    let (outcome, ()) = tokio::join!(upload_durably(stage, folder, expected), copy);
+    outcome
+}
+
+async fn upload_durably(stage: &Stage<'_>, folder: &Path, expected: &str) -> Outcome {
     let mut failures = Vec::new();
     // Nodes whose breaker is open go last: tried only if the others fail.
     let mut nodes: Vec<&Node> = stage.ordered_nodes().collect();
@@ -50,10 +67,10 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
                 continue;
             }
         };
-        match put_folder(stage, node, kubo, Path::new(&folder), &expected, 1).await {
+        match put_folder(stage, node.name(), kubo, folder, expected, 1).await {
             Ok(()) => {
                 return Outcome::Done(vec![
-                    Field::Cid(expected),
+                    Field::Cid(expected.to_owned()),
                     Field::UploadedTo(node.name().to_owned()),
                     Field::SourceAddresses(addresses),
                 ]);
@@ -67,10 +84,28 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
     ))
 }
 
-/// Adds the folder to `node` and checks the CID it reports against ours.
+/// Asks the traffic director for the hotnode and adds the folder there.
+/// Both calls are in the job's history; nothing else depends on them.
+async fn copy_to_platform(stage: &Stage<'_>, folder: &Path, expected: &str) {
+    let gateway = &stage.config.gateway;
+    let director = TrafficDirector::new(&gateway.traffic_director, gateway.timeout);
+    let Ok(api) = stage
+        .recorder
+        .call(HOTNODE, "traffic director", 1, director.hotnode())
+        .await
+    else {
+        return;
+    };
+    let hotnode = KuboClient::new(api, None);
+    // A failure is recorded; the job goes on without the copy.
+    let _ = put_folder(stage, HOTNODE, &hotnode, folder, expected, 1).await;
+}
+
+/// Adds the folder to the node `node` and checks the CID it reports
+/// against ours.
 pub(crate) async fn put_folder(
     stage: &Stage<'_>,
-    node: &Node,
+    node: &str,
     kubo: &KuboClient,
     folder: &Path,
     expected: &str,
@@ -83,7 +118,7 @@ pub(crate) async fn put_folder(
     };
     stage
         .recorder
-        .call(node.name(), "add", attempt, async {
+        .call(node, "add", attempt, async {
             let got = kubo.add_folder(folder, limits).await?;
             if got == expected {
                 Ok(())
