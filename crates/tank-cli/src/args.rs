@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use tank_config::Purpose;
 use tank_model::JobId;
 
 #[derive(Parser)]
@@ -112,6 +113,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Set up a new install: community (3Speak community encoder), managed (3Speak pushes jobs to the Direct API; store its key first with `tank secret set direct-api`) or local (your own videos only). Writes the config file
+    Setup {
+        #[arg(value_parser = purpose)]
+        purpose: Purpose,
+    },
+}
+
+fn purpose(text: &str) -> Result<Purpose, String> {
+    Purpose::parse(text).ok_or_else(|| {
+        let all: Vec<&str> = Purpose::ALL.iter().map(|p| p.as_str()).collect();
+        format!("not a purpose: use one of {}", all.join(", "))
+    })
 }
 
 #[derive(Subcommand)]

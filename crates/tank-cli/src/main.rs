@@ -46,6 +46,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    // A new install has no config file to load yet.
+    if let Command::Setup { purpose } = cli.command {
+        return cmd::setup::run(&cli, purpose);
+    }
     let (config, data_dir) = cmd::load_config(&cli)?;
     // A secret needs only the keyring's service name: storing one must not
     // create the data directory and its database, as opening the engine does.
@@ -73,7 +77,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Node { action } => cmd::node::run(&daemon, action).await,
         Command::Identity { json } => cmd::identity::run(&daemon, json),
         Command::Gateway { json } => cmd::gateway::run(&daemon, json),
-        Command::Secret { .. } => unreachable!("handled before opening the engine"),
+        Command::Secret { .. } | Command::Setup { .. } => {
+            unreachable!("handled before opening the engine")
+        }
     }
 }
 

@@ -3,13 +3,15 @@
 //! A mistake is reported with the file, the line and the key, before any
 //! work starts.
 //!
-//! Also here: the desktop app's settings form (`settings.rs`), the OS
+//! Also here: the desktop app's settings form (`settings.rs`), a new
+//! install's starting config for its purpose (`first_run.rs`), the OS
 //! keyring where secrets live (`secrets.rs`) and the platform's folders
 //! (`paths.rs`). Configuration is data: the decisions made from it (tier
 //! order, waits, jitter) are the engine's pinning policy.
 
 mod direct_api;
 mod env;
+mod first_run;
 mod gateway;
 mod paths;
 mod secrets;
@@ -20,6 +22,7 @@ mod validate;
 mod watch;
 
 pub use direct_api::{DirectApiConfig, DIRECT_API_SECRET};
+pub use first_run::Purpose;
 pub use gateway::{GatewayConfig, GatewayMode};
 pub use paths::Paths;
 pub use secrets::{SecretError, Secrets};

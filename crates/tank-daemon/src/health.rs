@@ -87,11 +87,8 @@ impl HealthMonitor {
     /// One probe round over every node at once; returns the state changes.
     pub async fn probe_nodes(&self) -> Vec<HealthChange> {
         let config = &self.config;
-        let rounds = self
-            .engine
-            .nodes()
-            .iter()
-            .map(|node| self.probe_node(node, config));
+        let nodes = self.engine.nodes();
+        let rounds = nodes.iter().map(|node| self.probe_node(node, config));
         let changes: Vec<Option<HealthChange>> = futures_util::future::join_all(rounds).await;
         let _ = self
             .store()

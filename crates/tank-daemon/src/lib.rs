@@ -16,6 +16,9 @@
 //! - the legacy 3Speak gateway worker (`gateway/`): work claimed, pinged
 //!   and reported.
 //!
+//! Also here, for a new install: `setup.rs`, the config for what it is
+//! for and what that needs (the 3Speak identity, the Direct API's key).
+//!
 //! Both 3Speak workers watch their service like a node (`remote.rs`) and
 //! read a job's progress the same way (`job_progress.rs`).
 //!
@@ -36,6 +39,7 @@ mod job_progress;
 mod local_node;
 mod remote;
 mod scheduler;
+mod setup;
 mod watch_folders;
 
 pub use alerts::{Alert, Alerts};
@@ -47,6 +51,7 @@ pub use health::{HealthMonitor, NodeReport};
 pub use local_node::{LocalNodeAction, LocalNodeEvent, LocalNodeReport, LocalNodeService};
 pub use remote::GATEWAY_HEALTH;
 pub use scheduler::Scheduler;
+pub use setup::{set_up, SetUp};
 pub use watch_folders::WatchFolders;
 
 use std::future::Future;
@@ -159,7 +164,12 @@ impl Daemon {
         });
         let scheduler = {
             let (mut scheduler, stop) = (Scheduler::new(engine.clone()), stop.clone());
+            let local = self.local_node.clone();
             tokio::spawn(async move {
+                tokio::select! {
+                    _ = stop.cancelled() => return scheduler.stop().await,
+                    _ = local.ready() => {}
+                }
                 let mut ticks = tokio::time::interval(QUEUE_TICK);
                 loop {
                     tokio::select! {

@@ -117,6 +117,26 @@ impl LocalNodeService {
         })
     }
 
+    /// Returns once the local node answers, when it is on and wanted, or
+    /// after `[local_node] start_timeout`: jobs started before would fail
+    /// their upload to a node still starting. Returns at once otherwise.
+    pub async fn ready(&self) {
+        let Some(local) = self.local_node() else {
+            return;
+        };
+        if !self.switch.borrow().running {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + *self.engine.config().local_node.start_timeout;
+        while local.answering().await.is_none() {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("the local node is not answering yet; running jobs anyway");
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     /// Runs the local node under supervision while it is wanted, until
     /// `stop`. Its events are recorded; a supervisor that gives up raises
     /// an alert and waits for the operator.

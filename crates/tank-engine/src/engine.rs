@@ -44,6 +44,7 @@ struct Inner {
     store: Store,
     breakers: Breakers,
     secrets: Secrets,
+    /// The configured nodes; [`Engine::nodes`] adds the local node.
     nodes: Vec<Node>,
     local_node: Option<Arc<LocalNode>>,
     tools: Tools,
@@ -80,7 +81,7 @@ impl Engine {
                 .unwrap_or(discovered.ffprobe),
         };
         let secrets = Secrets::new(&config.secrets.service);
-        let mut nodes: Vec<Node> = policy::in_work_order(config.nodes.clone())
+        let nodes: Vec<Node> = policy::in_work_order(config.nodes.clone())
             .iter()
             .map(|n| Node::new(n, &secrets))
             .collect();
@@ -88,9 +89,6 @@ impl Engine {
             let peers = nodes.iter().filter_map(|n| n.kubo().cloned()).collect();
             Arc::new(LocalNode::new(config.local_node.clone(), &data_dir).with_peer_apis(peers))
         });
-        if let (Some(local), true) = (&local_node, config.local_node.counts_toward_quorum) {
-            nodes.push(local_replica(local, &config.local_node, &secrets));
-        }
         let breakers = Breakers::new(
             store.clone(),
             config.pinning.breaker_failures,
@@ -124,7 +122,7 @@ impl Engine {
     /// Records a new job, queued. Refused when no node is configured: the
     /// job could never be made durable.
     pub fn submit(&self, input: &JobInput) -> Result<JobId, EngineError> {
-        if self.inner.nodes.is_empty() {
+        if self.nodes().is_empty() {
             return Err(EngineError::NoNodes);
         }
         let id = self
@@ -140,7 +138,7 @@ impl Engine {
         let inner = &self.inner;
         Stage {
             config: &inner.config,
-            nodes: &inner.nodes,
+            nodes: self.nodes(),
             tools: &inner.tools,
             store: &inner.store,
             events: &inner.events,
@@ -175,9 +173,23 @@ impl Engine {
     }
 
     /// The configured nodes (and the local node, when it counts), in work
-    /// order.
-    pub fn nodes(&self) -> &[Node] {
-        &self.inner.nodes
+    /// order. The local node's API is read now: kubo moves to a free port
+    /// when its own is taken, and the address at open may belong to
+    /// another program by now.
+    pub fn nodes(&self) -> Vec<Node> {
+        let inner = &self.inner;
+        let mut nodes = inner.nodes.clone();
+        if let (Some(local), true) = (
+            &inner.local_node,
+            inner.config.local_node.counts_toward_quorum,
+        ) {
+            nodes.push(local_replica(
+                local,
+                &inner.config.local_node,
+                &inner.secrets,
+            ));
+        }
+        nodes
     }
 
     /// The nodes' circuit breakers (the health monitor opens them).
@@ -329,8 +341,7 @@ impl Engine {
             .pinning
             .attempt_timeout
             .min(STATUS_TIMEOUT);
-        futures_util::future::join_all(self.inner.nodes.iter().map(|n| nodes::status(n, timeout)))
-            .await
+        futures_util::future::join_all(self.nodes().iter().map(|n| nodes::status(n, timeout))).await
     }
 }
 

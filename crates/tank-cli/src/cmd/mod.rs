@@ -15,6 +15,7 @@ pub mod nodes;
 pub mod resume;
 pub mod retry;
 pub mod secret;
+pub mod setup;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

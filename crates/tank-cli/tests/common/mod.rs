@@ -56,24 +56,15 @@ impl World {
         assert_eq!(run.code, 0, "tank secret set {key}: {}", run.stderr);
     }
 
-    /// Adds `clip`, in a folder as `name`, to the node `node` (through
-    /// kubo's own RPC, not ours); answers the folder's CID.
+    /// Adds `clip`, in a folder as `name`, to the node `node`; answers the
+    /// folder's CID.
     pub async fn add_clip_to(
         &self,
         node: &str,
         name: &str,
         clip: tank_testkit::clip::Clip,
     ) -> String {
-        let dir = tempfile::tempdir().unwrap();
-        clip.write(dir.path(), name);
-        let limits = tank_ipfs::UploadLimits {
-            stall_timeout: std::time::Duration::from_secs(30),
-            answer_timeout: std::time::Duration::from_secs(30),
-        };
-        tank_ipfs::KuboClient::new(self.node(node).api.clone(), None)
-            .add_folder(dir.path(), limits)
-            .await
-            .unwrap()
+        add_clip(self.node(node), name, clip).await
     }
 
     /// Polls `tank job <id>` until `ready` says so (a minute at most).
@@ -130,38 +121,7 @@ impl World {
     /// `tank --config <config> --data-dir <data_dir> <args>`: another
     /// encoder sharing this world's config and nodes.
     pub fn tank_command_in(&self, data_dir: &Path, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tank"));
-        cmd.arg("--config")
-            .arg(&self.config)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(args)
-            .current_dir(self.dir.path())
-            .kill_on_drop(true);
-        for var in [
-            "THREESPEAK_IPFS_ENDPOINT",
-            "IPFS_PRIMARY_API",
-            "IPFS_BACKUP_APIS",
-            "MAX_CONCURRENT_JOBS",
-            "TEMP_DIR",
-            "TANK_CONFIG",
-            "TANK_DATA_DIR",
-            "ENCODER_PRIVATE_KEY",
-            "GATEWAY_URL",
-            "REMOTE_GATEWAY_ENABLED",
-            "EMBED_SYSTEM_ENABLED",
-            "EMBED_SYSTEM_MODE",
-            "EMBED_GATEWAY_URL",
-            "IPFS_GATEWAY_URL",
-            "DIRECT_API_ENABLED",
-            "DIRECT_API_PORT",
-            "DIRECT_API_KEY",
-            "HIVE_USERNAME",
-            "NODE_NAME",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd
+        tank_command_at(&self.config, data_dir, self.dir.path(), args)
     }
 
     pub async fn tank(&self, args: &[&str]) -> Run {
@@ -257,4 +217,67 @@ pub fn downloads_of(report: &Value) -> Vec<(String, bool)> {
             )
         })
         .collect()
+}
+
+/// `tank --config <config> --data-dir <data_dir> <args>` run in `dir`,
+/// with none of the 3Speak encoder's environment variables this machine
+/// may have: what the test sets is all there is.
+pub fn tank_command_at(
+    config: &Path,
+    data_dir: &Path,
+    dir: &Path,
+    args: &[&str],
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tank"));
+    cmd.arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .current_dir(dir)
+        .kill_on_drop(true);
+    for var in [
+        "THREESPEAK_IPFS_ENDPOINT",
+        "IPFS_PRIMARY_API",
+        "IPFS_BACKUP_APIS",
+        "MAX_CONCURRENT_JOBS",
+        "TEMP_DIR",
+        "TANK_CONFIG",
+        "TANK_DATA_DIR",
+        "ENCODER_PRIVATE_KEY",
+        "GATEWAY_URL",
+        "REMOTE_GATEWAY_ENABLED",
+        "EMBED_SYSTEM_ENABLED",
+        "EMBED_SYSTEM_MODE",
+        "EMBED_GATEWAY_URL",
+        "TRAFFIC_DIRECTOR_URL",
+        "IPFS_GATEWAY_URL",
+        "DIRECT_API_ENABLED",
+        "DIRECT_API_PORT",
+        "DIRECT_API_KEY",
+        "HIVE_USERNAME",
+        "NODE_NAME",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Adds `clip`, in a folder as `name`, to `node` (through kubo's own RPC,
+/// not ours); answers the folder's CID.
+pub async fn add_clip(
+    node: &tank_testkit::HarnessNode,
+    name: &str,
+    clip: tank_testkit::clip::Clip,
+) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    clip.write(dir.path(), name);
+    let limits = tank_ipfs::UploadLimits {
+        stall_timeout: std::time::Duration::from_secs(30),
+        answer_timeout: std::time::Duration::from_secs(30),
+    };
+    tank_ipfs::KuboClient::new(node.api.clone(), None)
+        .add_folder(dir.path(), limits)
+        .await
+        .unwrap()
 }

@@ -23,7 +23,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
-use tank_config::DIRECT_API_SECRET;
+use tank_config::{Secrets, DIRECT_API_SECRET};
 use tank_gateway::CallbackKey;
 use tank_ipfs::Secret;
 use tank_model::{EmbedClaim, EmbedVia, EmbedVideo, JobState};
@@ -52,7 +52,7 @@ impl DirectApi {
     /// the daemon at start, with the reason.
     pub async fn bind(worker: Arc<EmbedWorker>) -> Result<DirectApi, DaemonError> {
         let config = worker.engine.config().direct_api.clone();
-        let key = api_key(&worker)?;
+        let key = api_key(worker.engine.secrets())?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| {
@@ -90,16 +90,14 @@ impl DirectApi {
 }
 
 /// `DIRECT_API_KEY` (the reference encoder's name), else the keyring.
-fn api_key(worker: &EmbedWorker) -> Result<Secret, DaemonError> {
+pub(crate) fn api_key(secrets: &Secrets) -> Result<Secret, DaemonError> {
     if let Some(key) = std::env::var("DIRECT_API_KEY")
         .ok()
         .filter(|k| !k.trim().is_empty())
     {
         return Ok(Secret::new(key));
     }
-    worker
-        .engine
-        .secrets()
+    secrets
         .get(DIRECT_API_SECRET)
         .map_err(|e| {
             DaemonError::DirectApi(format!(

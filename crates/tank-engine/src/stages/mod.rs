@@ -23,7 +23,8 @@ use tank_store::{Field, JobRow, Store};
 /// What a stage can see.
 pub(crate) struct Stage<'a> {
     pub config: &'a Config,
-    pub nodes: &'a [Node],
+    /// In work order, the local node's address as it is now.
+    pub nodes: Vec<Node>,
     pub tools: &'a Tools,
     pub store: &'a Store,
     pub events: &'a Events,
