@@ -65,6 +65,7 @@ fn typescript() -> String {
         tank_config::AlertKind::decl(&cfg),
         tank_config::ThreeSpeakSettings::decl(&cfg),
         tank_config::ThreeSpeakSource::decl(&cfg),
+        tank_config::Purpose::decl(&cfg),
         tank_config::FieldError::decl(&cfg),
         tank_media::Rung::decl(&cfg),
         crate::commands::settings::SecretUpdate::decl(&cfg),

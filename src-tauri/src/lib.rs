@@ -86,6 +86,7 @@ pub fn run() {
             commands::nodes::local_node_action,
             commands::settings::get_settings,
             commands::settings::save_settings,
+            commands::settings::set_up,
             commands::settings::launch_at_login,
             commands::settings::set_launch_at_login,
         ])

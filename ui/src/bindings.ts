@@ -414,6 +414,8 @@ has_direct_api_key: boolean, };
 
 export type ThreeSpeakSource = "off" | "community" | "legacy";
 
+export type Purpose = "community" | "managed" | "local_only";
+
 export type FieldError = { field: string, message: string, };
 
 export type Rung = { name: string, size: number, video_kbps: number, max_video_kbps: number, audio_kbps: number, };
@@ -433,7 +435,11 @@ paused: boolean,
 /**
  * Why the engine is not running (a config file it cannot use).
  */
-problem: string | null, config_path: string, data_dir: string, };
+problem: string | null, 
+/**
+ * No config file yet: the window asks what this encoder is for.
+ */
+first_run: boolean, config_path: string, data_dir: string, };
 
 export type AppError = { code: ErrorCode, message: string, fields: Array<FieldError>, };
 

@@ -19,6 +19,8 @@ pub struct AppStatus {
     pub paused: bool,
     /// Why the engine is not running (a config file it cannot use).
     pub problem: Option<String>,
+    /// No config file yet: the window asks what this encoder is for.
+    pub first_run: bool,
     pub config_path: String,
     pub data_dir: String,
 }
@@ -33,6 +35,7 @@ pub fn status_of(runtime: &Runtime) -> AppStatus {
         version: env!("CARGO_PKG_VERSION").into(),
         paused: runtime.engine().is_ok_and(|e| e.is_paused()),
         problem: runtime.problem(),
+        first_run: runtime.first_run(),
         config_path: runtime.paths().config.display().to_string(),
         data_dir: runtime.paths().data_dir.display().to_string(),
     }

@@ -3,11 +3,12 @@
 //! only as "set" or "not set".
 
 use serde::Deserialize;
-use tank_config::{FieldError, Secrets, Settings, DIRECT_API_SECRET};
+use tank_config::{FieldError, Purpose, Secrets, Settings, DIRECT_API_SECRET};
 use tauri::State;
 use tauri_plugin_autostart::ManagerExt;
 use ts_rs::TS;
 
+use crate::commands::app::{status_of, AppStatus};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::runtime::Runtime;
 
@@ -73,6 +74,34 @@ pub async fn save_settings(
     }
     runtime.reconfigure(config).await?;
     get_settings(runtime)
+}
+
+/// The first run's one question, answered: the config for `purpose`, with
+/// what it needs made first (the 3Speak identity, kept in the keyring) or
+/// stored (the Direct API's key, for a managed encoder). Only on a first
+/// run: an existing config is changed in Settings.
+#[tauri::command]
+pub async fn set_up(
+    runtime: State<'_, Runtime>,
+    purpose: Purpose,
+    direct_api_key: Option<String>,
+) -> AppResult<AppStatus> {
+    if !runtime.first_run() {
+        return Err(AppError::new(
+            ErrorCode::WrongState,
+            "this encoder is already set up: change it in Settings",
+        ));
+    }
+    let base = runtime.file_config()?;
+    if let Some(key) = direct_api_key.filter(|k| !k.is_empty()) {
+        Secrets::new(&base.secrets.service).set(DIRECT_API_SECRET, &key)?;
+    }
+    let set_up = tank_daemon::set_up(purpose, base)?;
+    if let Some(did) = &set_up.did {
+        tracing::info!(%did, ?purpose, "set up");
+    }
+    runtime.reconfigure(set_up.config).await?;
+    Ok(status_of(&runtime))
 }
 
 #[tauri::command]

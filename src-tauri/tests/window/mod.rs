@@ -53,6 +53,16 @@ impl DesktopApp {
     pub async fn launch(config: &str) -> DesktopApp {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        DesktopApp::start(dir, &[], "[data-testid=nav-jobs]").await
+    }
+
+    /// Starts the app as a new install: no config file yet, with `env`
+    /// added, until it shows `ready` (a CSS selector).
+    pub async fn launch_new(env: &[(&str, &str)], ready: &str) -> DesktopApp {
+        DesktopApp::start(tempfile::tempdir().unwrap(), env, ready).await
+    }
+
+    async fn start(dir: tempfile::TempDir, env: &[(&str, &str)], ready: &str) -> DesktopApp {
         let (xvfb, display) = start_xvfb().await;
         let port = free_port();
         let driver_log = dir.path().join("webdriver.log");
@@ -74,6 +84,7 @@ impl DesktopApp {
                 "AT_SPI_BUS_ADDRESS",
                 "unix:path=/nonexistent/tank-no-a11y-bus",
             )
+            .envs(env.iter().copied())
             .stdout(driver_output.try_clone().unwrap())
             .stderr(driver_output)
             .kill_on_drop(true)
@@ -103,7 +114,7 @@ impl DesktopApp {
             driver,
             xvfb,
         };
-        app.wait_for("[data-testid=nav-jobs]").await;
+        app.wait_for(ready).await;
         app
     }
 

@@ -15,6 +15,7 @@ import type {
   NodeReport,
   NodeSettings,
   NodeStatus,
+  Purpose,
   SecretUpdate,
   Settings,
 } from '../bindings';
@@ -32,6 +33,9 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 export const appStatus = () => call<AppStatus>('app_status');
 export const setPaused = (paused: boolean) => call<AppStatus>('set_paused', { paused });
 export const gatewayStatus = () => call<GatewayStatus>('gateway_status');
+/** The first run's answer; a managed encoder's key goes to the keyring. */
+export const setUp = (purpose: Purpose, directApiKey: string | null) =>
+  call<AppStatus>('set_up', { purpose, directApiKey });
 
 /** Streams job and node events to `onEvent` for as long as the window lives. */
 export function watchEvents(onEvent: (event: JobEvent) => void): Promise<void> {
