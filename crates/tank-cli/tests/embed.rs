@@ -354,7 +354,14 @@ async fn a_3speak_job_is_also_handed_to_the_hotnode_which_never_counts_as_a_repl
     // Without a hotnode the job is made durable all the same, and its
     // history says why no copy went to 3Speak.
     embed.double.refuse_director(true).await;
-    embed.push("cold").await;
+    let other = embed
+        .world
+        .add_clip_to("supernode", "other.mp4", Clip::new(640, 360, 2.0))
+        .await;
+    embed
+        .double
+        .push_job(json!({ "owner": "alice", "permlink": "cold", "input_cid": format!("{other}/other.mp4") }))
+        .await;
     embed.wait_for_job("cold", "completed").await;
     let report = embed.tank(&["job", "2", "--json"]).await.json();
     assert_eq!(report["state"], "done", "{report:#}");
@@ -365,8 +372,85 @@ async fn a_3speak_job_is_also_handed_to_the_hotnode_which_never_counts_as_a_repl
         "{asked:?}"
     );
     assert!(attempts_of(&report, "3speak-hotnode", "add").is_empty());
+    let cold = report["cid"].as_str().unwrap();
+    assert_ne!(cold, cid, "another video");
+    assert!(!hotnode.recursive_pins().await.iter().any(|p| p == cold));
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}
+
+#[tokio::test]
+async fn a_portrait_short_is_cut_at_60_seconds_and_keeps_its_shape() {
+    // 3Speak pushes shorts to managed encoders; myJob never hands one out.
+    let (embed, api) = managed().await;
+    let tall = embed
+        .world
+        .add_clip_to("supernode", "tall.mp4", Clip::new(540, 960, 65.0))
+        .await;
+    embed
+        .double
+        .push_job(json!({ "owner": "alice", "permlink": "tall", "input_cid": format!("{tall}/tall.mp4"), "short": true }))
+        .await;
+    let mut daemon = embed.start_with(&[("DIRECT_API_KEY", DIRECT_KEY)]);
+    wait_for_api(&api, &embed).await;
+    assert_eq!(embed.double.dispatch(&api, DIRECT_KEY).await["status"], 200);
+    embed.wait_for_job("tall", "completed").await;
+
+    let report = embed.tank(&["job", "1", "--json"]).await.json();
+    assert_eq!(
+        report["renditions"],
+        json!(["480p"]),
+        "a short is 480p only"
+    );
     let cid = report["cid"].as_str().unwrap();
-    assert!(!hotnode.recursive_pins().await.iter().any(|p| p == cid));
+    let backup = embed.world.node("backup-1");
+    let read =
+        |path: String| async move { String::from_utf8(backup.cat(&path).await.unwrap()).unwrap() };
+    let master = read(format!("{cid}/manifest.m3u8")).await;
+    assert!(
+        master.contains("RESOLUTION=480x854"),
+        "upright, fitted to the 480p box turned on its side:\n{master}"
+    );
+    let media = read(format!("{cid}/480p/index.m3u8")).await;
+    let seconds: f64 = media
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .map(|l| l.trim_end_matches(',').parse::<f64>().unwrap())
+        .sum();
+    assert!(
+        (59.0..=60.5).contains(&seconds),
+        "cut at 60 s of the 65 s source: {seconds} s\n{media}"
+    );
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+}
+
+#[tokio::test]
+async fn progress_keeps_the_claim_alive_through_a_slow_upload() {
+    let embed = EmbedWorld::new("", "").await;
+    // Under the upload's stall limit ([pinning] attempt_timeout, 3 s here),
+    // but long enough for more than one progress call.
+    embed
+        .world
+        .node("supernode")
+        .fault(json!({ "op": "add", "action": "delay", "seconds": 2.6 }))
+        .await;
+    embed.push("slow").await;
+    let mut daemon = embed.start();
+    embed.wait_for_job("slow", "completed").await;
+
+    let state = embed.double.state().await;
+    let progress = calls_about(&state, "progress", "slow");
+    let uploading: Vec<&&Value> = progress
+        .iter()
+        .filter(|p| p["body"]["stage"] == "uploading")
+        .collect();
+    let report = embed.tank(&["job", "1", "--json"]).await.json();
+    assert!(
+        uploading.len() >= 2 && uploading.iter().all(|p| p["status"] == 200),
+        "progress went on while the upload was slow: {progress:#?}\n{:#?}",
+        report["attempts"]
+    );
+    let job = job_in(&state, "alice", "slow").unwrap();
+    assert_eq!(job.get("reopened"), None);
     assert_eq!(stop_gracefully(&mut daemon).await, 0);
 }
 
