@@ -39,12 +39,11 @@ impl Config {
     /// This config set up for `purpose`. Every install gets the bundled
     /// local node, counted as a replica: until the operator adds nodes it
     /// is the only place a video can be durable (and it is a download
-    /// source). A
-    /// community encoder takes jobs from 3Speak's embed system; a managed
-    /// one serves the Direct API on every interface (3Speak calls it;
-    /// every call needs the key). The quorum stays automatic: 2 once two
-    /// nodes can hold replicas, else 1. 3Speak jobs also go to 3Speak's
-    /// hotnode (the default `[gateway] traffic_director`).
+    /// source). A community encoder takes jobs from 3Speak's embed system;
+    /// a managed one serves the Direct API on every interface (3Speak
+    /// calls it; every call needs the key). The quorum stays automatic: 2
+    /// once two nodes can hold replicas, else 1. 3Speak jobs also go to
+    /// 3Speak's hotnode (the default `[gateway] traffic_director`).
     pub fn for_purpose(mut self, purpose: Purpose) -> Config {
         self.local_node.enabled = true;
         self.local_node.counts_toward_quorum = true;
