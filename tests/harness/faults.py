@@ -14,6 +14,9 @@ Actions:
              up unpinned; pin/ls: claims a pin that may not exist)
   die_after  answer normally, then kill the whole node (SIGKILL)
   refuse_after  answer normally, then refuse connections (until accepted again)
+  trickle    answer HTTP `status` with an error body that never ends: a byte
+             every 0.2 s for `seconds` (or until the client hangs up), as a
+             broken proxy or a dying node can (kubo harness only)
 
 "after": true (with `fail` or `hang` only, and only where the owner of the
 rules says so: the doubles built on doubles_common.DoubleServer; the kubo
@@ -27,7 +30,7 @@ The first rule whose op matches and whose count is not used up applies.
 
 import threading
 
-ACTIONS = {"fail", "hang", "delay", "lie", "die_after", "refuse_after"}
+ACTIONS = {"fail", "hang", "delay", "lie", "die_after", "refuse_after", "trickle"}
 AFTER_ACTIONS = {"fail", "hang"}
 
 
@@ -44,7 +47,7 @@ class Rule:
         self.remaining = spec.get("count")
         self.status = int(spec.get("status", 500))
         self.message = spec.get("message")
-        self.seconds = float(spec.get("seconds", 3600 if self.action == "hang" else 1))
+        self.seconds = float(spec.get("seconds", 3600 if self.action in ("hang", "trickle") else 1))
         self.after = spec.get("after", False)
         if not isinstance(self.after, bool):
             raise ValueError(f"fault key after must be true or false, got {self.after!r}")
@@ -84,5 +87,6 @@ class Faults:
                     return rule
         return None
 
-    def wait_released(self, seconds: float) -> None:
-        self._released.wait(seconds)
+    def wait_released(self, seconds: float) -> bool:
+        """Waits up to `seconds`; True when the faults were cleared meanwhile."""
+        return self._released.wait(seconds)

@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from kubo_lib import Libkubo, find_library  # noqa: E402
-from kubo_rpc import GatewayHandler, Harness, Node  # noqa: E402
+from kubo_rpc import IMPORT_PROFILES, GatewayHandler, Harness, Node  # noqa: E402
 
 
 class ControlHandler(BaseHTTPRequestHandler):
@@ -97,6 +97,8 @@ def main() -> None:
     parser.add_argument("--swarm-port", type=int, default=0)
     parser.add_argument("--gateway-port", type=int, default=0)
     parser.add_argument("--auth", help="require basic:<user>:<password> or bearer:<token> on the RPC API")
+    parser.add_argument("--import-profile", choices=sorted(IMPORT_PROFILES), default="legacy-cid-v0",
+                        help="the import defaults `add` uses when a request does not say (kubo's Import.* config)")
     parser.add_argument("--fault", action="append", default=[], help="a fault rule as JSON, active from the start")
     args = parser.parse_args()
 
@@ -109,7 +111,7 @@ def main() -> None:
     node.close_world([f"/ip4/127.0.0.1/tcp/{args.swarm_port}"])
     node.run()
 
-    harness = Harness(node, args.api_port, args.auth)
+    harness = Harness(node, args.api_port, args.auth, args.import_profile)
     for rule in args.fault:
         harness.faults.add(json.loads(rule))
     harness.accept()

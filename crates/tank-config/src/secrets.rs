@@ -84,6 +84,20 @@ impl Secrets {
     }
 }
 
+/// 3Speak's secret variables (the encoder's identity, the Direct API's
+/// key), read where they are used.
+pub const SECRET_ENV_VARS: [&str; 2] = ["ENCODER_PRIVATE_KEY", "DIRECT_API_KEY"];
+
+/// The secrets this process's environment holds, by name: every
+/// `TANK_SECRET_*` and [`SECRET_ENV_VARS`]. Child processes (FFmpeg, kubo)
+/// are started without them.
+pub fn secret_env_names() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| name.starts_with("TANK_SECRET_") || SECRET_ENV_VARS.contains(&name.as_str()))
+        .collect()
+}
+
 /// `node:pinata` → `TANK_SECRET_NODE_PINATA`.
 pub fn env_name(key: &str) -> String {
     let mapped: String = key

@@ -18,6 +18,18 @@ pub struct DownloadsConfig {
     pub gateways: Vec<Url>,
     /// Tries per source; an interrupted download resumes where it broke off.
     pub attempts: u32,
+    /// How long a connection to a source may take.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// How long a source may take to answer the request with its headers.
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: Duration,
+    /// The slowest average a whole download may take: each try must end
+    /// within `header_timeout + size / min_average_speed` (the size from
+    /// `Content-Length`, else `[jobs] max_input_size`), e.g. `"64KiB"` a
+    /// second. A source that trickles forever is given up.
+    #[serde(with = "size")]
+    pub min_average_speed: u64,
 }
 
 impl Default for DownloadsConfig {
@@ -28,6 +40,9 @@ impl Default for DownloadsConfig {
                 .map(|u| Url::parse(u).expect("valid URL"))
                 .collect(),
             attempts: 3,
+            connect_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(30),
+            min_average_speed: 64 * 1024,
         }
     }
 }
@@ -48,6 +63,17 @@ pub struct JobsConfig {
     /// Keep the HLS folder after the job is durable. When false it is
     /// deleted, and only once the quorum is verified.
     pub keep_output: bool,
+    /// Keep a downloaded source after the encode is committed. When false
+    /// (the default) it is deleted then: up to `max_input_size` per job
+    /// that nothing reads again. A local file input is never touched.
+    pub keep_source: bool,
+    /// How often a download, encode, upload or verification that failed
+    /// for a reason of our machine or the network (FFmpeg killed, nodes
+    /// down, a connection cut) is tried again before the job fails
+    /// (retryable). A fault of the input itself fails at once.
+    pub retries: u32,
+    /// The waits before those tries; the last repeats.
+    pub retry_backoff: Vec<Serde<Duration>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -258,6 +284,13 @@ impl Default for JobsConfig {
             max_input_size: 20 * 1024 * 1024 * 1024,
             download_stall_timeout: Duration::from_secs(60),
             keep_output: true,
+            keep_source: false,
+            // 10 s, 30 s, 1 min, 2 min: a network outage of a few minutes
+            // costs a job nothing.
+            retries: 4,
+            retry_backoff: [10, 30, 60, 120]
+                .map(|s| Duration::from_secs(s).into())
+                .to_vec(),
         }
     }
 }

@@ -1,9 +1,12 @@
 //! What the types cannot check: names, counts, ranges, and combinations
 //! that cannot work. Each problem names the section and the key.
 
+use std::net::IpAddr;
 use std::path::Path;
+use std::time::Duration;
 
-use tank_media::CodecChoice;
+use tank_media::{CodecChoice, X264_PRESETS};
+use url::{Host, Url};
 
 use crate::{AuthKind, Config, ConfigError, NodeConfig, NodeKind, NodeRole};
 
@@ -33,6 +36,20 @@ impl Config {
             }
             if let Some(problem) = node.problem() {
                 return fail(format!("node {:?}: {problem}", node.name));
+            }
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            if let Some(twin) = self.nodes[..i]
+                .iter()
+                .find(|other| same_endpoint(&other.api, &node.api))
+            {
+                return fail(format!(
+                    "nodes {:?} and {:?} are the same API ({} and {}): one node would count as two replicas",
+                    twin.name,
+                    node.name,
+                    tank_ipfs::redacted(&twin.api),
+                    tank_ipfs::redacted(&node.api)
+                ));
             }
         }
         if !self.nodes.is_empty() && !self.nodes.iter().any(|n| n.kind == NodeKind::Kubo) {
@@ -69,6 +86,9 @@ impl Config {
         if self.pinning.backoff.is_empty() {
             return fail("[pinning] backoff needs at least one wait".into());
         }
+        if self.jobs.retry_backoff.is_empty() {
+            return fail("[jobs] retry_backoff needs at least one wait".into());
+        }
         if self.jobs.max_concurrent == 0 {
             return fail("[jobs] max_concurrent must be at least 1".into());
         }
@@ -78,8 +98,27 @@ impl Config {
                 self.encoding.codec
             ));
         }
+        if !X264_PRESETS.contains(&self.encoding.preset.as_str()) {
+            return fail(format!(
+                "[encoding] preset {:?} is not one of {}",
+                self.encoding.preset,
+                X264_PRESETS.join(", ")
+            ));
+        }
         if self.encoding.rungs.is_empty() {
             return fail("[encoding] needs at least one rung".into());
+        }
+        let mut rung_names = std::collections::HashSet::new();
+        for rung in &self.encoding.rungs {
+            if let Some(problem) = rung.problem() {
+                return fail(format!("[encoding] {problem}"));
+            }
+            if !rung_names.insert(rung.name.as_str()) {
+                return fail(format!("[encoding] two rungs are named {:?}", rung.name));
+            }
+        }
+        if let Some((key, _)) = self.waits().into_iter().find(|(_, wait)| wait.is_zero()) {
+            return fail(format!("{key} must be longer than 0s"));
         }
         if self.encoding.segment_seconds == 0 {
             return fail("[encoding] segment_seconds must be at least 1".into());
@@ -112,6 +151,9 @@ impl Config {
                 "[downloads] gateways must be http(s) URLs, got {gateway}"
             ));
         }
+        if self.downloads.min_average_speed == 0 {
+            return fail("[downloads] min_average_speed must be above 0".into());
+        }
         if self.downloads.attempts == 0 {
             return fail("[downloads] attempts must be at least 1".into());
         }
@@ -129,6 +171,89 @@ impl Config {
         }
         Ok(())
     }
+}
+
+impl Config {
+    /// Every wait an operator can set, by its key. None may be zero: a
+    /// zero timeout fails every call, and a zero interval or backoff spins.
+    fn waits(&self) -> Vec<(&'static str, Duration)> {
+        let (jobs, pinning, health, node) =
+            (&self.jobs, &self.pinning, &self.health, &self.local_node);
+        let mut waits = vec![
+            ("[jobs] download_stall_timeout", jobs.download_stall_timeout),
+            (
+                "[downloads] connect_timeout",
+                self.downloads.connect_timeout,
+            ),
+            ("[downloads] header_timeout", self.downloads.header_timeout),
+            ("[pinning] attempt_timeout", pinning.attempt_timeout),
+            ("[pinning] fetch_timeout", pinning.fetch_timeout),
+            ("[pinning] hedge_after", pinning.hedge_after),
+            ("[pinning] deadline", pinning.deadline),
+            ("[pinning] breaker_cooldown", pinning.breaker_cooldown),
+            ("[pinning] poll_interval", pinning.poll_interval),
+            ("[pinning] park_for", pinning.park_for),
+            ("[health] interval", health.interval),
+            ("[health] timeout", health.timeout),
+            ("[health] canary_interval", health.canary_interval),
+            ("[health] slow", health.slow),
+            ("[health] keep_samples", health.keep_samples),
+            ("[audit] interval", self.audit.interval),
+            ("[alerting] min_interval", self.alerting.min_interval),
+            ("[alerting] window", self.alerting.window),
+            ("[watch] settle", self.watch.settle),
+            ("[gateway] poll_interval", self.gateway.poll_interval),
+            (
+                "[gateway] heartbeat_interval",
+                self.gateway.heartbeat_interval,
+            ),
+            ("[gateway] timeout", self.gateway.timeout),
+            ("[gateway] max_backoff", self.gateway.max_backoff),
+            ("[gateway] replica_deadline", self.gateway.replica_deadline),
+            ("[local_node] start_timeout", *node.start_timeout),
+            ("[local_node] liveness_interval", *node.liveness_interval),
+            ("[local_node] restart_window", *node.restart_window),
+            ("[local_node] cpu_sustained", *node.cpu_sustained),
+            ("[local_node] watchdog_interval", *node.watchdog_interval),
+            ("[local_node] heal_window", *node.heal_window),
+        ];
+        let lists: [(&'static str, &[humantime_serde::Serde<Duration>]); 4] = [
+            ("[jobs] retry_backoff", &jobs.retry_backoff),
+            ("[pinning] backoff", &pinning.backoff),
+            ("[pinning] park_backoff", &pinning.park_backoff),
+            ("[local_node] restart_backoff", &node.restart_backoff),
+        ];
+        for (key, list) in lists {
+            waits.extend(list.iter().map(|wait| (key, **wait)));
+        }
+        waits
+    }
+}
+
+/// Whether two API URLs reach the same server: the same scheme, port and
+/// path, and the same host, where every name for this machine (`localhost`,
+/// `127.0.0.1`, `::1`, `0.0.0.0`) is one host.
+fn same_endpoint(a: &Url, b: &Url) -> bool {
+    fn host(url: &Url) -> Option<String> {
+        let ip = match url.host()? {
+            Host::Domain(name) if name.eq_ignore_ascii_case("localhost") => {
+                return Some("this machine".into())
+            }
+            Host::Domain(name) => return Some(name.trim_end_matches('.').to_ascii_lowercase()),
+            Host::Ipv4(ip) => IpAddr::V4(ip),
+            Host::Ipv6(ip) => ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4),
+        };
+        Some(if ip.is_loopback() || ip.is_unspecified() {
+            "this machine".into()
+        } else {
+            ip.to_string()
+        })
+    }
+    let path = |url: &Url| url.path().trim_end_matches('/').to_owned();
+    a.scheme() == b.scheme()
+        && host(a) == host(b)
+        && a.port_or_known_default() == b.port_or_known_default()
+        && path(a) == path(b)
 }
 
 impl NodeConfig {
@@ -208,6 +333,55 @@ mod tests {
             .apply_env(|n| (n == "EMBED_SYSTEM_ENABLED").then(|| "maybe".to_owned()))
             .unwrap_err();
         assert!(err.to_string().contains("EMBED_SYSTEM_ENABLED"), "{err}");
+    }
+
+    #[test]
+    fn one_server_configured_twice_is_refused_naming_both_nodes() {
+        let twice = |a: &str, b: &str| {
+            parse(&format!(
+                "[[nodes]]\nname = \"a\"\napi = \"{a}\"\n[[nodes]]\nname = \"b\"\napi = \"{b}\"\n"
+            ))
+        };
+        for (a, b) in [
+            ("http://127.0.0.1:5001", "http://localhost:5001"),
+            ("http://[::1]:5001/", "http://127.0.0.1:5001"),
+            ("https://ipfs.example", "https://IPFS.example:443/"),
+        ] {
+            let err = twice(a, b).unwrap_err().to_string();
+            assert!(
+                err.contains("nodes \"a\" and \"b\" are the same API"),
+                "{a} {b}: {err}"
+            );
+        }
+        for (a, b) in [
+            ("http://127.0.0.1:5001", "http://127.0.0.1:5002"),
+            ("http://10.0.0.1:5001", "http://10.0.0.2:5001"),
+            ("https://psa.example/a", "https://psa.example/b"),
+        ] {
+            twice(a, b).unwrap_or_else(|e| panic!("{a} {b}: {e}"));
+        }
+    }
+
+    #[test]
+    fn waits_of_zero_presets_ffmpeg_lacks_and_unsafe_rung_names_are_refused_at_load() {
+        let err = |text: &str| parse(text).unwrap_err().to_string();
+        assert!(err("[pinning]\nattempt_timeout = \"0s\"\n")
+            .contains("[pinning] attempt_timeout must be longer than 0s"));
+        assert!(err("[pinning]\nbackoff = [\"2s\", \"0s\"]\n").contains("[pinning] backoff"));
+        assert!(err("[local_node]\nliveness_interval = \"0s\"\n")
+            .contains("[local_node] liveness_interval"));
+        assert!(err("[encoding]\npreset = \"nope\"\n")
+            .contains("preset \"nope\" is not one of ultrafast, superfast"));
+        let rung = |name: &str| {
+            format!(
+                "[[encoding.rungs]]\nname = \"{name}\"\nsize = 480\nvideo_kbps = 1400\nmax_video_kbps = 1498\naudio_kbps = 96\n"
+            )
+        };
+        assert!(err(&rung("../escape")).contains("rung name \"../escape\" must be"));
+        assert!(
+            err(&format!("{}{}", rung("sd"), rung("sd"))).contains("two rungs are named \"sd\"")
+        );
+        parse(&rung("480p_low")).expect("a plain rung name is fine");
     }
 
     #[test]

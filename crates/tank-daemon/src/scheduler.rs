@@ -3,11 +3,14 @@
 //! desktop app), jobs a stopped process left mid-way, and parked jobs whose
 //! wait is over (the engine's lifecycle wakes or expires them). Each job runs in its
 //! own task; a job another process works on is left alone (its lock says
-//! so).
+//! so). A job whose run panics is committed `failed` (retryable), and its
+//! slot is given back whatever way its task ends.
 
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 
+use futures_util::FutureExt;
 use tank_engine::{Engine, EngineError};
 use tank_model::{JobId, JobReport};
 use tokio::task::JoinSet;
@@ -53,11 +56,20 @@ impl Scheduler {
             if !self.running.lock().expect("not poisoned").insert(id) {
                 continue;
             }
-            let (engine, running) = (self.engine.clone(), self.running.clone());
+            let slot = Slot {
+                id,
+                running: self.running.clone(),
+            };
+            let engine = self.engine.clone();
             self.tasks.spawn(async move {
+                let _slot = slot;
                 tracing::info!(job = id, "running job");
-                log_outcome(&engine.run(id).await);
-                running.lock().expect("not poisoned").remove(&id);
+                // A panic in a stage is caught here, not lost with the task.
+                // (The run's locks and guards are dropped while unwinding.)
+                match AssertUnwindSafe(engine.run(id)).catch_unwind().await {
+                    Ok(outcome) => log_outcome(&outcome),
+                    Err(payload) => fail_panicked(&engine, id, &panic_message(payload)),
+                }
             });
         }
     }
@@ -66,6 +78,39 @@ impl Scheduler {
     pub async fn stop(mut self) {
         self.tasks.shutdown().await;
     }
+}
+
+/// A job's place among the running ones, given back when its task ends,
+/// however it ends.
+struct Slot {
+    id: JobId,
+    running: Arc<Mutex<HashSet<JobId>>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // A poisoned set still holds valid ids: a slot is never leaked.
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.remove(&self.id);
+    }
+}
+
+/// A panic is our defect, not the input's: the job fails retryable, with
+/// what panicked, so the operator can retry it once the defect is fixed.
+fn fail_panicked(engine: &Engine, id: JobId, message: &str) {
+    let reason = format!("internal error (a defect in Tank Encoder): {message}");
+    tracing::error!(job = id, reason, "job run panicked");
+    if let Err(e) = engine.give_up(id, &reason) {
+        tracing::error!(job = id, %e, "cannot record the panicked job as failed");
+    }
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 fn log_outcome(outcome: &Result<JobReport, EngineError>) {

@@ -79,6 +79,7 @@ impl Engine {
                 .ffprobe
                 .clone()
                 .unwrap_or(discovered.ffprobe),
+            hidden_env: tank_config::secret_env_names(),
         };
         let secrets = Secrets::new(&config.secrets.service);
         let nodes: Vec<Node> = policy::in_work_order(config.nodes.clone())
@@ -87,7 +88,11 @@ impl Engine {
             .collect();
         let local_node = config.local_node.enabled.then(|| {
             let peers = nodes.iter().filter_map(|n| n.kubo().cloned()).collect();
-            Arc::new(LocalNode::new(config.local_node.clone(), &data_dir).with_peer_apis(peers))
+            Arc::new(
+                LocalNode::new(config.local_node.clone(), &data_dir)
+                    .with_peer_apis(peers)
+                    .with_hidden_env(tank_config::secret_env_names()),
+            )
         });
         let breakers = Breakers::new(
             store.clone(),
@@ -142,15 +147,20 @@ impl Engine {
             tools: &inner.tools,
             store: &inner.store,
             events: &inner.events,
-            recorder: Recorder {
-                store: inner.store.clone(),
-                events: inner.events.clone(),
-                breakers: inner.breakers.clone(),
-                job: job.id,
-            },
+            recorder: self.recorder(job.id),
             local_node: inner.local_node.as_deref(),
             job,
             cancel,
+        }
+    }
+
+    /// What records job `job`'s attempts, and feeds the breakers.
+    fn recorder(&self, job: JobId) -> Recorder {
+        Recorder {
+            store: self.inner.store.clone(),
+            events: self.inner.events.clone(),
+            breakers: self.inner.breakers.clone(),
+            job,
         }
     }
 
@@ -210,12 +220,16 @@ impl Engine {
     /// Deletes a durable job's HLS folder (`keep_output = false`).
     fn drop_output(&self, id: JobId) -> Result<(), EngineError> {
         if let Some(dir) = self.inner.store.job(id)?.output_dir {
-            match std::fs::remove_dir_all(&dir) {
-                Ok(()) => tracing::info!(job = id, dir, "durable: deleted the local HLS folder"),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => tracing::warn!(job = id, dir, %e, "could not delete the HLS folder"),
-            }
+            delete_folder(id, Path::new(&dir), "durable: deleted the local HLS folder");
         }
+        Ok(())
+    }
+
+    /// Deletes an encoded job's downloaded source (`keep_source = false`).
+    fn drop_source(&self, id: JobId) -> Result<(), EngineError> {
+        let job = self.inner.store.job(id)?;
+        let dir = Path::new(&job.work_dir).join(crate::stages::download::SOURCE_DIR);
+        delete_folder(id, &dir, "encoded: deleted the downloaded source");
         Ok(())
     }
 
@@ -366,6 +380,18 @@ struct StopOnDrop(Arc<AtomicBool>);
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Deletes a folder of job `id` that nothing reads again. Failing to is
+/// only logged: the job's outcome stands either way.
+fn delete_folder(id: JobId, dir: &Path, deleted: &str) {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => tracing::info!(job = id, dir = %dir.display(), "{deleted}"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!(job = id, dir = %dir.display(), %e, "could not delete a job folder")
+        }
     }
 }
 

@@ -149,16 +149,38 @@ pub struct NodeStatus {
 }
 
 /// Asks a node that may not be configured yet how it is ("test
-/// connection"), with `secret` when given, else the one in the keyring.
+/// connection"), with `secret` when given. The keyring's secret is used
+/// only when `config` still points where the `saved` node does (same API,
+/// kind, auth and user name): a stored token never goes to an address the
+/// operator has not saved for it, such as a URL being edited.
 pub async fn test_node(
     config: &NodeConfig,
     secret: Option<&str>,
+    saved: Option<&NodeConfig>,
     secrets: &Secrets,
     timeout: Duration,
 ) -> NodeStatus {
+    let unchanged = saved.is_some_and(|saved| {
+        (
+            &saved.api,
+            saved.kind,
+            saved.effective_auth(),
+            &saved.username,
+        ) == (
+            &config.api,
+            config.kind,
+            config.effective_auth(),
+            &config.username,
+        )
+    });
     let node = match secret {
         Some(secret) => Node::with_secret(config, |_| Ok(Secret::new(secret.to_owned()))),
-        None => Node::new(config, secrets),
+        None if unchanged => Node::new(config, secrets),
+        None => Node::with_secret(config, |key| {
+            Err(format!(
+                "type the secret to test this address: the stored {key} is only sent to the node's saved API"
+            ))
+        }),
     };
     status(&node, timeout).await
 }

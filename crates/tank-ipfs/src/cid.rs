@@ -17,6 +17,17 @@ use rust_unixfs::file::adder::FileAdder;
 use crate::folder::{self, FolderEntry};
 use crate::IpfsError;
 
+/// The import parameters this module computes CIDs with, sent on every
+/// `add`. A node's own defaults can differ (kubo 0.40's `unixfs-v1-2025`
+/// profile, `Import.CidVersion = 1`), and then it would report another CID
+/// for the same bytes: so they are never left to the node.
+pub const IMPORT_OPTIONS: [(&str, &str); 4] = [
+    ("cid-version", "0"),
+    ("raw-leaves", "false"),
+    ("chunker", "size-262144"),
+    ("hash", "sha2-256"),
+];
+
 /// The CID kubo reports for `add --wrap-with-directory` of the folder's
 /// contents (the folder's own name is not part of it). Blocking: run it on a
 /// blocking thread.

@@ -15,8 +15,13 @@ use crate::IpfsError;
 
 /// How long a connection attempt may take before the node counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest error body we keep from a node.
+/// The longest error message we keep from a node (stored, shown, sent on).
 const MAX_ERROR_TEXT: usize = 300;
+/// The most of an error body read; the rest is never waited for.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// The largest JSON answer, or NDJSON line, taken from a node: ours are a
+/// few KiB; a node that sends more is broken or hostile.
+const MAX_ANSWER: usize = 8 * 1024 * 1024;
 
 /// A secret value (password, token). Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -123,15 +128,23 @@ impl Endpoint {
             .send()
             .await
             .map_err(|e| self.transport(op, &e, timeout))?;
-        self.check_status(op, response).await
+        self.check_status(op, response, timeout).await
     }
 
-    pub async fn check_status(&self, op: &str, response: Response) -> Result<Response, IpfsError> {
+    /// The response, if it is a success; else its error, read from at most
+    /// [`MAX_ERROR_BODY`] bytes of its body, for at most `timeout`: an
+    /// error body that never ends costs one timeout, not the job.
+    pub async fn check_status(
+        &self,
+        op: &str,
+        response: Response,
+        timeout: Duration,
+    ) -> Result<Response, IpfsError> {
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
-        let text = response.text().await.unwrap_or_default();
+        let text = error_body(response, timeout).await;
         let message = error_message(&text);
         if matches!(status.as_u16(), 401 | 403) {
             return Err(IpfsError::Unauthorized {
@@ -154,10 +167,9 @@ impl Endpoint {
         op: &str,
         response: Response,
     ) -> Result<T, IpfsError> {
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.interrupted(op, &e))?;
+        let bytes = self
+            .bytes_limited(op, "the answer", response, MAX_ANSWER)
+            .await?;
         serde_json::from_slice(&bytes).map_err(|e| self.protocol(op, &e.to_string()))
     }
 
@@ -183,6 +195,12 @@ impl Endpoint {
             while let Some(end) = pending.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = pending.drain(..=end).collect();
                 parse_line(&line)?;
+            }
+            if pending.len() > MAX_ANSWER {
+                return Err(self.protocol(
+                    op,
+                    &format!("an answer line is longer than {MAX_ANSWER} bytes"),
+                ));
             }
         }
         parse_line(&pending)?;
@@ -270,7 +288,27 @@ fn error_message(body: &str) -> String {
                     }
                 })
         })
-        .unwrap_or_else(|| truncate(body.trim(), MAX_ERROR_TEXT))
+        .map_or_else(
+            || truncate(body.trim(), MAX_ERROR_TEXT),
+            |message| truncate(&message, MAX_ERROR_TEXT),
+        )
+}
+
+/// What an error body says: at most [`MAX_ERROR_BODY`] bytes of it, and
+/// what arrived within `timeout`.
+async fn error_body(response: Response, timeout: Duration) -> String {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut body = response.bytes_stream();
+    let mut text = Vec::new();
+    while text.len() < MAX_ERROR_BODY {
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Ok(Some(Ok(chunk))) => text.extend_from_slice(&chunk),
+            // Ended, broken off, or still trickling: what came is the message.
+            Ok(None | Some(Err(_))) | Err(_) => break,
+        }
+    }
+    text.truncate(MAX_ERROR_BODY);
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// The URL without user-info, safe for logs and error messages.

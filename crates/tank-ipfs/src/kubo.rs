@@ -15,7 +15,7 @@ use url::Url;
 use crate::folder;
 use crate::http::{Credentials, Endpoint};
 use crate::multipart::{folder_form, UploadProgress};
-use crate::IpfsError;
+use crate::{IpfsError, IMPORT_OPTIONS};
 
 /// How often the upload watchdog looks at the progress of the body.
 const WATCHDOG_TICK: Duration = Duration::from_millis(250);
@@ -98,9 +98,10 @@ impl KuboClient {
         self.endpoint.json("id", response).await
     }
 
-    /// `add --wrap-with-directory` of the folder's contents with kubo's
-    /// default import parameters (the content is pinned, as kubo does by
-    /// default). Returns the root CID the node reports.
+    /// `add --wrap-with-directory` of the folder's contents with the import
+    /// parameters [`folder_cid`](crate::folder_cid) uses (the content is
+    /// pinned, as kubo does by default). Returns the root CID the node
+    /// reports.
     pub async fn add_folder(&self, root: &Path, limits: UploadLimits) -> Result<String, IpfsError> {
         let op = "add";
         let root = root.to_owned();
@@ -120,12 +121,16 @@ impl KuboClient {
                 ("pin", "true"),
                 ("progress", "false"),
             ])
+            .query(&IMPORT_OPTIONS)
             .multipart(folder_form(&entries, progress.clone()))
             .send();
         let response = self
             .watch_upload(op, request, &progress, total, limits)
             .await?;
-        let response = self.endpoint.check_status(op, response).await?;
+        let response = self
+            .endpoint
+            .check_status(op, response, limits.answer_timeout)
+            .await?;
         let events = tokio::time::timeout(
             limits.answer_timeout,
             self.endpoint.ndjson::<AddEvent>(op, response),
@@ -275,6 +280,7 @@ impl KuboClient {
         let request = self
             .endpoint
             .request(Method::POST, self.url(op))
+            .query(&IMPORT_OPTIONS)
             .multipart(form);
         let response = self.endpoint.send(op, request, timeout).await?;
         let events: Vec<AddEvent> = self.endpoint.ndjson(op, response).await?;

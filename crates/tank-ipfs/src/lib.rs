@@ -28,7 +28,7 @@ mod kubo;
 mod multipart;
 mod pinning_service;
 
-pub use cid::{entries_cid, folder_cid};
+pub use cid::{entries_cid, folder_cid, IMPORT_OPTIONS};
 pub use cluster::{ClusterClient, ClusterIdentity, ClusterPin, GlobalPinInfo, PeerPinInfo};
 pub use error::IpfsError;
 pub use folder::{list as list_folder, total_bytes, FolderEntry};

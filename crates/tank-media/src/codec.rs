@@ -5,7 +5,7 @@
 //! `auto` test-encodes a fraction of a second with each candidate and takes
 //! the first that works.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,21 @@ pub const HARDWARE_ENCODERS: [VideoEncoder; 4] = [
     VideoEncoder::H264Qsv,
     VideoEncoder::H264Vaapi,
     VideoEncoder::H264Videotoolbox,
+];
+
+/// The presets libx264 takes (`[encoding] preset`), fastest first. Any
+/// other word makes FFmpeg refuse to open the encoder.
+pub const X264_PRESETS: [&str; 10] = [
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
 ];
 
 /// The render node VAAPI encodes on.
@@ -92,7 +107,7 @@ impl VideoEncoder {
     /// Whether this encoder opens and encodes on this machine: a 0.1 s test
     /// encode of a small synthetic picture. Blocking.
     pub fn works(self, tools: &Tools) -> bool {
-        let mut cmd = Command::new(&tools.ffmpeg);
+        let mut cmd = tools.command(&tools.ffmpeg);
         cmd.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
             .args(self.global_args())
             .args(["-f", "lavfi", "-i", "color=c=black:s=256x144:r=25:d=0.1"])

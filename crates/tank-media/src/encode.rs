@@ -96,6 +96,13 @@ pub enum EncodeError {
         exit_code: Option<i32>,
         log: String,
     },
+    /// FFmpeg did not exit: something ended it from outside (the OOM
+    /// killer, a user, a GPU driver's session limit). Not the source's fault.
+    #[error("FFmpeg ({encoder}) was killed{} before it finished", signal_text(*.signal))]
+    Killed {
+        encoder: &'static str,
+        signal: Option<i32>,
+    },
     #[error("the encode was cancelled")]
     Cancelled,
     #[error("cannot run {tool}: {reason} (install FFmpeg, e.g. `apt-get install ffmpeg`)")]
@@ -119,7 +126,8 @@ impl EncodeError {
             EncodeError::Ffmpeg { log, .. } => !RESOURCE_EXHAUSTED
                 .iter()
                 .any(|symptom| log.contains(symptom)),
-            EncodeError::Cancelled
+            EncodeError::Killed { .. }
+            | EncodeError::Cancelled
             | EncodeError::ToolMissing { .. }
             | EncodeError::InvalidOutput(_)
             | EncodeError::Io { .. } => false,
@@ -129,6 +137,25 @@ impl EncodeError {
 
 /// What FFmpeg logs when the machine, not the source, ran out of something.
 const RESOURCE_EXHAUSTED: &[&str] = &["No space left", "Cannot allocate memory"];
+
+fn signal_text(signal: Option<i32>) -> String {
+    signal
+        .map(|s| format!(" by signal {s}"))
+        .unwrap_or_default()
+}
+
+/// The signal that ended a process, where the OS has signals.
+fn signal_of(status: &std::process::ExitStatus) -> Option<i32> {
+    #[cfg(unix)]
+    {
+        std::os::unix::process::ExitStatusExt::signal(status)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = status;
+        None
+    }
+}
 
 fn exit_text(code: Option<i32>) -> String {
     code.map(|c| format!(" with exit code {c}"))
@@ -192,6 +219,7 @@ fn run_ffmpeg(
     let mut command = FfmpegCommand::new_with_path(&job.tools.ffmpeg);
     command.args(ffmpeg_args(job, encoder));
     die_with_parent(command.as_inner_mut());
+    job.tools.hide_env(command.as_inner_mut());
     let mut child = command.spawn().map_err(|e| tool_missing(&e))?;
     let mut errors: VecDeque<String> = VecDeque::with_capacity(ERROR_LINES_KEPT);
     for event in child.iter().map_err(|e| tool_missing(&e))? {
@@ -220,6 +248,13 @@ fn run_ffmpeg(
     let status = child.wait().map_err(|e| tool_missing(&e))?;
     if status.success() {
         Ok(())
+    } else if status.code().is_none() {
+        // No exit code: a signal ended it. What it logged while dying
+        // ("No streams found", a broken pipe) says nothing of the source.
+        Err(EncodeError::Killed {
+            encoder: encoder.ffmpeg_name(),
+            signal: signal_of(&status),
+        })
     } else {
         Err(EncodeError::Ffmpeg {
             encoder: encoder.ffmpeg_name(),
@@ -435,6 +470,15 @@ mod tests {
         assert!(ffmpeg("Invalid data found when processing input").is_bad_input());
         assert!(!ffmpeg("av_interleaved_write_frame(): No space left on device").is_bad_input());
         assert!(!ffmpeg("Cannot allocate memory").is_bad_input());
+        let killed = EncodeError::Killed {
+            encoder: "libx264",
+            signal: Some(9),
+        };
+        assert!(!killed.is_bad_input());
+        assert_eq!(
+            killed.to_string(),
+            "FFmpeg (libx264) was killed by signal 9 before it finished"
+        );
         let missing = EncodeError::ToolMissing {
             tool: "ffmpeg".into(),
             reason: "not found".into(),

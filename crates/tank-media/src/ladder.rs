@@ -27,6 +27,38 @@ impl Rung {
             audio_kbps,
         }
     }
+
+    /// What is wrong with this rung, if anything. Its name becomes file
+    /// names under `hls/` (`<name>/index.m3u8`, `<name>_<n>.ts`), so it is
+    /// kept to letters, digits, `-` and `_`: a `/` or `..` would put
+    /// FFmpeg's output elsewhere.
+    pub fn problem(&self) -> Option<String> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 32
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+        if !name_ok {
+            return Some(format!(
+                "rung name {:?} must be 1 to 32 letters, digits, '-' or '_'",
+                self.name
+            ));
+        }
+        if self.size < 16 || self.video_kbps == 0 || self.audio_kbps == 0 {
+            return Some(format!(
+                "rung {:?} needs a size of at least 16 and bitrates above 0",
+                self.name
+            ));
+        }
+        if self.max_video_kbps < self.video_kbps {
+            return Some(format!(
+                "rung {:?}: max_video_kbps ({}) is below video_kbps ({})",
+                self.name, self.max_video_kbps, self.video_kbps
+            ));
+        }
+        None
+    }
 }
 
 /// The ladder 3Speak players expect: 1080p 5000k (max 5350k), 720p 2800k,

@@ -20,7 +20,7 @@ mod playlist;
 mod probe;
 mod tools;
 
-pub use codec::{CodecChoice, VideoEncoder, HARDWARE_ENCODERS};
+pub use codec::{CodecChoice, VideoEncoder, HARDWARE_ENCODERS, X264_PRESETS};
 pub use encode::{
     adaptive_segment_secs, encode_ladder, encode_with, ffmpeg_args, EncodeError, EncodeProgress,
     Encoded, LadderJob, Rendition,

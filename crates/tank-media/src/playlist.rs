@@ -145,7 +145,8 @@ fn check_media_playlist(dir: &Path, source_secs: Option<f64>) -> Result<PathBuf,
 
 /// Width and height of the video in a segment, from ffprobe.
 fn segment_size(tools: &Tools, segment: &Path) -> Result<(u32, u32), EncodeError> {
-    let output = std::process::Command::new(&tools.ffprobe)
+    let output = tools
+        .command(&tools.ffprobe)
         .args([
             "-v",
             "error",

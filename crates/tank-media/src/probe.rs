@@ -2,7 +2,6 @@
 //! encoded when it cannot.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +49,10 @@ pub enum ProbeError {
     NotMedia { path: PathBuf, reason: String },
     #[error("input file {} has no video stream (streams found: {found})", path.display())]
     NoVideo { path: PathBuf, found: String },
+    #[error("input file {} is a still image ({format}), not a video", path.display())]
+    StillImage { path: PathBuf, format: String },
+    #[error("input file {} lasts {seconds:.2} s; a video must last at least 1 s", path.display())]
+    TooShort { path: PathBuf, seconds: f64 },
     #[error("cannot run {tool}: {reason} (install FFmpeg, e.g. `apt-get install ffmpeg`)")]
     ToolMissing { tool: String, reason: String },
 }
@@ -64,7 +67,8 @@ impl ProbeError {
 /// Probes `path` with ffprobe. Blocking.
 pub fn probe(tools: &Tools, path: &Path) -> Result<SourceInfo, ProbeError> {
     check_readable_file(path)?;
-    let output = Command::new(&tools.ffprobe)
+    let output = tools
+        .command(&tools.ffprobe)
         .args([
             "-v",
             "error",
@@ -189,18 +193,33 @@ impl ProbeReport {
                     .unwrap_or(0),
             });
         let format = self.format.as_ref();
+        let container = format
+            .and_then(|f| f.format_name.clone())
+            .unwrap_or_default();
+        // FFmpeg reads a PNG or JPEG as a one-frame video through its image
+        // demuxers (`png_pipe`, `image2`): encoded, it would be a 0.04 s clip.
+        if container == "image2" || container.ends_with("_pipe") {
+            return Err(ProbeError::StillImage {
+                path: path.to_owned(),
+                format: video.codec_name.clone().unwrap_or(container),
+            });
+        }
         let duration_secs = format
             .and_then(|f| f.duration.as_deref())
             .or(video.duration.as_deref())
             .and_then(|d| d.parse::<f64>().ok())
-            .filter(|d| d.is_finite() && *d > 0.0);
+            .filter(|d| d.is_finite() && *d >= 0.0);
+        if let Some(seconds) = duration_secs.filter(|d| *d < 1.0) {
+            return Err(ProbeError::TooShort {
+                path: path.to_owned(),
+                seconds,
+            });
+        }
         Ok(SourceInfo {
             duration_secs,
             video: display_video(video),
             audio,
-            container: format
-                .and_then(|f| f.format_name.clone())
-                .unwrap_or_default(),
+            container,
         })
     }
 }
@@ -290,6 +309,31 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "input file song.mp3 has no video stream (streams found: audio, video)"
+        );
+    }
+
+    #[test]
+    fn a_still_image_or_a_clip_under_a_second_is_not_a_video() {
+        let png = report(
+            r#"{"streams":[{"codec_type":"video","codec_name":"png","width":640,"height":480}],
+                "format":{"format_name":"png_pipe","duration":"0.040000"}}"#,
+        )
+        .into_source_info(Path::new("photo.png"))
+        .unwrap_err();
+        assert_eq!(
+            png.to_string(),
+            "input file photo.png is a still image (png), not a video"
+        );
+        assert!(png.is_bad_input());
+        let blink = report(
+            r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":640,"height":480}],
+                "format":{"format_name":"mov,mp4,m4a,3gp,3g2,mj2","duration":"0.400000"}}"#,
+        )
+        .into_source_info(Path::new("blink.mp4"))
+        .unwrap_err();
+        assert_eq!(
+            blink.to_string(),
+            "input file blink.mp4 lasts 0.40 s; a video must last at least 1 s"
         );
     }
 }

@@ -1,12 +1,17 @@
 //! Where the FFmpeg binaries are.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-/// Paths of `ffmpeg` and `ffprobe`.
+/// Paths of `ffmpeg` and `ffprobe`, and what their processes must not see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tools {
     pub ffmpeg: PathBuf,
     pub ffprobe: PathBuf,
+    /// Environment variables removed from every FFmpeg process: our
+    /// secrets (keys, tokens) have no business in a child's environment,
+    /// where crash reports and `/proc/<pid>/environ` would show them.
+    pub hidden_env: Vec<String>,
 }
 
 impl Tools {
@@ -22,6 +27,20 @@ impl Tools {
         Tools {
             ffmpeg: sidecar_or_path(exe_dir, "ffmpeg"),
             ffprobe: sidecar_or_path(exe_dir, "ffprobe"),
+            hidden_env: Vec::new(),
+        }
+    }
+
+    /// `ffmpeg` or `ffprobe` (`program`) to run, without the hidden variables.
+    pub(crate) fn command(&self, program: &Path) -> Command {
+        let mut command = Command::new(program);
+        self.hide_env(&mut command);
+        command
+    }
+
+    pub(crate) fn hide_env(&self, command: &mut Command) {
+        for name in &self.hidden_env {
+            command.env_remove(name);
         }
     }
 }

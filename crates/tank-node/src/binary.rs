@@ -20,16 +20,30 @@ pub struct KuboBinary {
 /// has (packages put it beside our executable, in `/usr/bin` on Linux).
 pub const SIDECAR: &str = "tank-kubo";
 
+/// `kubo` at `path`, to run without the `hidden_env` variables.
+pub(crate) fn command(path: &Path, hidden_env: &[String]) -> Command {
+    let mut command = Command::new(path);
+    for name in hidden_env {
+        command.env_remove(name);
+    }
+    command
+}
+
 /// The configured binary, else [`SIDECAR`] next to `exe_dir`, else `ipfs`
-/// on PATH. Refuses versions older than [`MIN_VERSION`].
-pub fn find(configured: Option<&Path>, exe_dir: Option<&Path>) -> Result<KuboBinary, NodeError> {
+/// on PATH, asked for its version without the `hidden_env` variables.
+/// Refuses versions older than [`MIN_VERSION`].
+pub fn find(
+    configured: Option<&Path>,
+    exe_dir: Option<&Path>,
+    hidden_env: &[String],
+) -> Result<KuboBinary, NodeError> {
     let sidecar = format!("{SIDECAR}{}", std::env::consts::EXE_SUFFIX);
     let path = match (configured, exe_dir.map(|d| d.join(sidecar))) {
         (Some(path), _) => path.to_owned(),
         (None, Some(sidecar)) if sidecar.is_file() => sidecar,
         _ => PathBuf::from("ipfs"),
     };
-    let output = Command::new(&path)
+    let output = command(&path, hidden_env)
         .args(["version", "--number"])
         .output()
         .map_err(|e| NodeError::NoKubo {
@@ -89,7 +103,7 @@ mod tests {
     #[test]
     fn without_a_sidecar_kubo_is_looked_for_on_path() {
         let no_sidecar = tempfile::tempdir().unwrap();
-        let tried = match find(None, Some(no_sidecar.path())) {
+        let tried = match find(None, Some(no_sidecar.path()), &[]) {
             Ok(found) => found.path,
             Err(NodeError::NoKubo { path, .. } | NodeError::TooOld { path, .. }) => path,
             Err(other) => panic!("unexpected: {other}"),
@@ -102,7 +116,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("ipfs");
 
-        let message = find(Some(&missing), None).unwrap_err().to_string();
+        let message = find(Some(&missing), None, &[]).unwrap_err().to_string();
 
         assert!(
             message.contains(&missing.display().to_string()),
@@ -123,7 +137,7 @@ mod tests {
             .join(format!("{SIDECAR}{}", std::env::consts::EXE_SUFFIX));
         std::fs::write(&sidecar, b"not a program").unwrap();
 
-        let error = find(None, Some(dir.path())).unwrap_err();
+        let error = find(None, Some(dir.path()), &[]).unwrap_err();
 
         assert!(
             matches!(&error, NodeError::NoKubo { path, .. } if *path == sidecar),

@@ -62,6 +62,8 @@ pub struct LocalNode {
     peer_apis: Vec<KuboClient>,
     /// The daemon this process started, to reap it and read its exit code.
     child: Mutex<Option<Child>>,
+    /// Environment variables kubo never sees (our secrets).
+    hidden_env: Vec<String>,
 }
 
 impl LocalNode {
@@ -78,6 +80,7 @@ impl LocalNode {
             peers: Vec::new(),
             peer_apis: Vec::new(),
             child: Mutex::new(None),
+            hidden_env: Vec::new(),
         }
     }
 
@@ -92,6 +95,20 @@ impl LocalNode {
     pub fn with_peer_apis(mut self, nodes: Vec<KuboClient>) -> LocalNode {
         self.peer_apis = nodes;
         self
+    }
+
+    /// Removes `names` from every kubo process's environment: the secrets
+    /// this process was given are not kubo's.
+    pub fn with_hidden_env(mut self, names: Vec<String>) -> LocalNode {
+        self.hidden_env = names;
+        self
+    }
+
+    /// `kubo <…>` on our repo, without the hidden variables.
+    fn kubo_command(&self, kubo: &KuboBinary) -> Command {
+        let mut command = binary::command(&kubo.path, &self.hidden_env);
+        command.env("IPFS_PATH", &self.repo);
+        command
     }
 
     /// The fixed peers plus whichever peer APIs answer now.
@@ -128,7 +145,11 @@ impl LocalNode {
     }
 
     pub fn binary(&self) -> Result<KuboBinary, NodeError> {
-        binary::find(self.config.binary.as_deref(), self.exe_dir.as_deref())
+        binary::find(
+            self.config.binary.as_deref(),
+            self.exe_dir.as_deref(),
+            &self.hidden_env,
+        )
     }
 
     /// The API URL kubo was told to use (from the repo's config), whether
@@ -246,10 +267,9 @@ impl LocalNode {
     ) -> Result<Running, NodeError> {
         let log_path = self.log_path();
         let log = logs::open(&log_path).map_err(io(&log_path))?;
-        let mut command = Command::new(&kubo.path);
+        let mut command = self.kubo_command(kubo);
         command
             .args(["daemon", "--migrate", "--enable-gc"])
-            .env("IPFS_PATH", &self.repo)
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(io(&log_path))?)
             .stderr(log);
@@ -259,7 +279,13 @@ impl LocalNode {
             reason: e.to_string(),
         })?;
         let pid = child.id();
-        std::fs::write(self.pid_path(), pid.to_string()).map_err(io(&self.pid_path()))?;
+        // With its start time: after a reboot or a crash the same pid can
+        // be another program's, which must never be stopped as ours.
+        let record = match start_time(pid) {
+            Some(started) => format!("{pid} {started}"),
+            None => pid.to_string(),
+        };
+        std::fs::write(self.pid_path(), record).map_err(io(&self.pid_path()))?;
         *self.child.lock().expect("not poisoned") = Some(child);
         events(NodeEvent::Starting { pid });
 
@@ -336,12 +362,19 @@ impl LocalNode {
         if let Some(child) = self.child.lock().expect("not poisoned").as_ref() {
             return Some(child.id());
         }
-        std::fs::read_to_string(self.pid_path())
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-            .filter(|pid| process_alive(*pid))
+        let record = std::fs::read_to_string(self.pid_path()).ok()?;
+        let mut fields = record.split_whitespace();
+        let pid: u32 = fields.next()?.parse().ok()?;
+        let started: Option<u64> = fields.next().and_then(|t| t.parse().ok());
+        let ours = match (started, start_time(pid)) {
+            (Some(recorded), Some(now)) => recorded == now,
+            // A file without a start time (an older release wrote those):
+            // only a kubo daemon counts.
+            (None, Some(_)) => runs_a_daemon(pid),
+            // Processes cannot be read here: the file is all there is.
+            (_, None) => true,
+        };
+        (ours && process_alive(pid)).then_some(pid)
     }
 
     /// How long a check of the daemon may take: the liveness interval,
@@ -434,9 +467,9 @@ impl LocalNode {
 
     /// Runs `ipfs <args>` on the repo.
     fn ipfs(&self, kubo: &KuboBinary, args: &[&str]) -> Result<String, NodeError> {
-        let output = Command::new(&kubo.path)
+        let output = self
+            .kubo_command(kubo)
             .args(args)
-            .env("IPFS_PATH", &self.repo)
             .stdin(Stdio::null())
             .output()
             .map_err(|e| NodeError::NoKubo {
@@ -516,6 +549,29 @@ fn inspect(pid: u32) -> Option<(sysinfo::System, sysinfo::Pid)> {
     let mut system = sysinfo::System::new().ok()?;
     system.refresh_processes(sysinfo::ProcessesToUpdate::Some(&[pid]), true);
     Some((system, pid))
+}
+
+/// When a process started (seconds since the epoch), if it exists and
+/// processes can be read here.
+fn start_time(pid: u32) -> Option<u64> {
+    let (system, pid) = inspect(pid)?;
+    system.process(pid).map(sysinfo::Process::start_time)
+}
+
+/// Whether a process was started as `… daemon …`, as we start kubo.
+fn runs_a_daemon(pid: u32) -> bool {
+    let pid = sysinfo::Pid::from_u32(pid);
+    let Ok(mut system) = sysinfo::System::new() else {
+        return false;
+    };
+    system.refresh_processes_specifics(
+        sysinfo::ProcessesToUpdate::Some(&[pid]),
+        true,
+        sysinfo::ProcessRefreshKind::nothing().with_cmd(sysinfo::UpdateKind::Always),
+    );
+    system
+        .process(pid)
+        .is_some_and(|p| p.cmd().iter().any(|arg| arg == "daemon"))
 }
 
 /// Whether a process runs (a zombie does not count). On a platform where

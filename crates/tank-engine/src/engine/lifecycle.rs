@@ -75,12 +75,17 @@ impl Engine {
         let cancel = Arc::new(AtomicBool::new(false));
         let _stop_on_drop = StopOnDrop(cancel.clone());
         let run = inner.controls.register(id);
+        // Failures of our machine or the network in the current state.
+        let mut failures = (JobState::Queued, 0);
         loop {
             let job = inner.store.job(id)?;
             if job.state.is_resting() {
                 break;
             }
             let from = job.state;
+            if failures.0 != from {
+                failures = (from, 0);
+            }
             let remote = JobInput::from_stored(&job.input).is_remote();
             let outcome = tokio::select! {
                 outcome = self.run_stage(job, cancel.clone()) => outcome,
@@ -98,11 +103,36 @@ impl Engine {
                     reason,
                     outputs: fields,
                 },
+                Outcome::Fail {
+                    error,
+                    retryable: true,
+                } => {
+                    failures.1 += 1;
+                    // Not the input's fault: the same stage again, after a
+                    // wait, before the job is failed.
+                    if let Some(wait) = policy::stage_retry_wait(&inner.config, failures.1) {
+                        self.recorder(id)
+                            .retrying(from.as_str(), failures.1, &error, wait);
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => continue,
+                            _ = run.stop.cancelled() => return Err(EngineError::Stopped(id)),
+                        }
+                    }
+                    Move::Fail {
+                        error,
+                        retryable: true,
+                    }
+                }
                 Outcome::Fail { error, retryable } => Move::Fail { error, retryable },
                 Outcome::Stopped => return Err(EngineError::Stopped(id)),
             };
-            if self.commit(id, from, change)? == JobState::Done && !inner.config.jobs.keep_output {
-                self.drop_output(id)?;
+            match self.commit(id, from, change)? {
+                JobState::Done if !inner.config.jobs.keep_output => self.drop_output(id)?,
+                // The encode is committed: nothing reads a downloaded source again.
+                JobState::Uploading if remote && !inner.config.jobs.keep_source => {
+                    self.drop_source(id)?
+                }
+                _ => {}
             }
         }
         self.report(id)
@@ -166,6 +196,7 @@ impl Engine {
                 Some("trying again for the quorum".to_owned())
             }
             Move::Fail { error, retryable } => {
+                let error = bounded(error);
                 store.fail(id, from, &error, retryable)?;
                 tracing::warn!(job = id, stage = %from, retryable, error, "job failed");
                 Some(error)
@@ -244,6 +275,17 @@ impl Engine {
             woken.push(parked.id);
         }
         Ok(woken)
+    }
+}
+
+/// The longest error a job keeps (and a platform is sent): a node or a
+/// source can say a lot, and a failure that lists every try says more.
+const MAX_JOB_ERROR: usize = 2000;
+
+fn bounded(error: String) -> String {
+    match error.char_indices().nth(MAX_JOB_ERROR) {
+        Some((at, _)) => format!("{}…", &error[..at]),
+        None => error,
     }
 }
 

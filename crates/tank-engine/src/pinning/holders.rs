@@ -99,6 +99,14 @@ impl Holders {
         Some(addresses)
     }
 
+    /// The IPFS peer ID of a kubo holder, from its addresses (`…/p2p/<id>`).
+    pub async fn peer_of(&self, stage: &Stage<'_>, holder: &str, attempt: u32) -> Option<String> {
+        let addresses = self.addresses_of(stage, holder, attempt).await?;
+        addresses
+            .iter()
+            .find_map(|a| a.rsplit_once("/p2p/").map(|(_, peer)| peer.to_owned()))
+    }
+
     /// Addresses of every holder that can tell them: the `origins` a
     /// cluster or pinning service fetches from.
     pub async fn origins(&self, stage: &Stage<'_>, attempt: u32) -> Vec<String> {

@@ -73,16 +73,24 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
     job.holders
         .known(uploaded_to, stage.job.source_addresses.clone());
     let quorum = stage.config.quorum();
-    let mut verified = match still_verified(&job).await {
+    let kept = match still_verified(&job).await {
         Ok(kept) => kept,
         Err(e) => return Outcome::infrastructure(e),
     };
+    let mut peers = Peers::default();
+    let mut verified = Vec::new();
     let mut failures = Vec::new();
+    for replica in kept {
+        match peers.admit(&job, &replica).await {
+            Ok(()) => verified.push(replica),
+            Err(why) => failures.push(why),
+        }
+    }
     let needed = policy::still_needed(verified.len(), quorum);
     if needed > 0 {
-        let (new, failed) = secure(&job, needed, &verified).await;
+        let (new, failed) = secure(&job, needed, &verified, &mut peers).await;
         verified.extend(new);
-        failures = failed;
+        failures.extend(failed);
     }
     let replicas = Field::Replicas {
         cid: cid.clone(),
@@ -157,9 +165,56 @@ pub(crate) async fn check_replicas(job: &Job<'_>, replicas: &[Replica]) -> Vec<R
     kept
 }
 
+/// The IPFS peers that hold a counted replica. One kubo daemon reached by
+/// two configured names (two URLs, a proxy) is one copy: a replica counts
+/// only if its node's peer ID is not counted yet.
+#[derive(Default)]
+struct Peers {
+    /// Peer ID → the node whose replica counted for it.
+    counted: HashMap<String, String>,
+}
+
+impl Peers {
+    /// Counts `replica`, or says which replica already holds its peer. A
+    /// kubo node's peer ID is asked once per job (`id`); one that cannot
+    /// tell is counted by its name. Clusters and pinning services are
+    /// counted as they report.
+    async fn admit(&mut self, job: &Job<'_>, replica: &Replica) -> Result<(), String> {
+        let is_kubo = job
+            .stage
+            .node(&replica.node)
+            .is_some_and(|node| node.kind() == NodeKind::Kubo);
+        if !is_kubo {
+            return Ok(());
+        }
+        let Some(peer) = job.holders.peer_of(job.stage, &replica.node, 1).await else {
+            return Ok(());
+        };
+        match self.counted.get(&peer) {
+            Some(first) if *first != replica.node => {
+                let why = format!(
+                    "{} is the same IPFS node as {first} (peer {peer}): not another replica",
+                    replica.node
+                );
+                job.stage.recorder.skipped(&replica.node, "pin", &why);
+                Err(why)
+            }
+            _ => {
+                self.counted.insert(peer, replica.node.clone());
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Gets `needed` more replicas, hedging across nodes. Returns the new
 /// replicas and what went wrong where.
-async fn secure(job: &Job<'_>, needed: usize, already: &[Replica]) -> (Vec<Replica>, Vec<String>) {
+async fn secure(
+    job: &Job<'_>,
+    needed: usize,
+    already: &[Replica],
+    peers: &mut Peers,
+) -> (Vec<Replica>, Vec<String>) {
     let stage = job.stage;
     let mut candidates: VecDeque<&Node> = stage
         .ordered_nodes()
@@ -216,7 +271,14 @@ async fn secure(job: &Job<'_>, needed: usize, already: &[Replica]) -> (Vec<Repli
                 expected.remove(&name);
                 struggling.remove(&name);
                 match result {
-                    Ok(replicas) => got.extend(replicas),
+                    Ok(replicas) => {
+                        for replica in replicas {
+                            match peers.admit(job, &replica).await {
+                                Ok(()) => got.push(replica),
+                                Err(why) => failures.push(why),
+                            }
+                        }
+                    }
                     Err(e) => failures.push(format!("{name}: {e}")),
                 }
             }

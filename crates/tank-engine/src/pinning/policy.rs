@@ -13,10 +13,13 @@
 //!   repeats), each stretched or shrunk at random by up to `jitter`.
 //! - **Parking**: a job without its quorum waits `park_backoff` between
 //!   rounds, and fails (retryable) once it has waited `park_for`.
+//! - **Stage retries**: a download, encode, upload or verification that
+//!   failed for a reason of our machine or the network is tried again
+//!   after `[jobs] retry_backoff`, up to `[jobs] retries` times.
 
 use std::time::Duration;
 
-use tank_config::{NodeConfig, PinningConfig};
+use tank_config::{Config, NodeConfig, PinningConfig};
 
 /// `nodes` in the order work goes to them: by tier (primary 0, backups 1
 /// unless configured), then as listed.
@@ -67,8 +70,24 @@ pub fn try_open_breaker(candidates_left: usize, running: usize) -> bool {
 /// The wait after failed attempt `attempt` (1-based), before jitter: the
 /// configured list, its last entry repeating.
 pub fn backoff_after(config: &PinningConfig, attempt: u32) -> Duration {
-    let waits = &config.backoff;
-    *waits[(attempt.max(1) as usize - 1).min(waits.len() - 1)]
+    nth_wait(&config.backoff, attempt)
+}
+
+/// Wait number `n` (1-based) of a configured list whose last entry repeats
+/// (validation makes sure the list is not empty).
+fn nth_wait<W: std::ops::Deref<Target = Duration>>(waits: &[W], n: u32) -> Duration {
+    *waits[(n.max(1) as usize - 1).min(waits.len() - 1)]
+}
+
+/// The wait before the stage of a job tries again after failure `failure`
+/// (1-based) of our machine or the network (`[jobs] retry_backoff`),
+/// jittered as node retries are; `None` once `[jobs] retries` are used up
+/// and the job fails (retryable).
+pub fn stage_retry_wait(config: &Config, failure: u32) -> Option<Duration> {
+    (failure <= config.jobs.retries).then(|| {
+        let spread = config.pinning.jitter * (fastrand::f64() * 2.0 - 1.0);
+        nth_wait(&config.jobs.retry_backoff, failure).mul_f64(1.0 + spread)
+    })
 }
 
 /// The wait after failed attempt `attempt`, stretched or shrunk by up to
@@ -86,8 +105,7 @@ pub fn retry_wait(config: &PinningConfig, attempt: u32) -> Duration {
 
 /// The wait before round `round` (1-based) of a parked job.
 pub fn park_wait(config: &PinningConfig, round: u32) -> Duration {
-    let waits = &config.park_backoff;
-    *waits[(round.max(1) as usize - 1).min(waits.len() - 1)]
+    nth_wait(&config.park_backoff, round)
 }
 
 /// Whether a job parked for `waited` has waited long enough: it fails

@@ -47,6 +47,10 @@ impl AttemptError for tank_gateway::GatewayError {
     }
 }
 
+/// Where the history puts a stage's own failures (an encode, a download
+/// cut off), which are no node's.
+pub const THIS_ENCODER: &str = "this encoder";
+
 #[derive(Clone)]
 pub struct Recorder {
     pub store: Store,
@@ -89,12 +93,26 @@ impl Recorder {
     /// Records that `node` was not called, and why (breaker open, no
     /// credentials): the retry history shows every node's part in a job.
     pub fn skipped(&self, node: &str, op: &str, reason: &str) {
+        self.failed_without_call(node, op, 0, reason);
+    }
+
+    /// Records that the job's stage `op` failed for the `failure`th time
+    /// for a reason of our machine or the network, and is tried again
+    /// after `wait`: the history shows why a job took longer.
+    pub fn retrying(&self, op: &str, failure: u32, error: &str, wait: std::time::Duration) {
+        let wait =
+            humantime::format_duration(std::time::Duration::from_secs(wait.as_secs().max(1)));
+        let reason = format!("{error} (trying again in {wait})");
+        self.failed_without_call(THIS_ENCODER, op, failure, &reason);
+    }
+
+    fn failed_without_call(&self, node: &str, op: &str, attempt: u32, reason: &str) {
         let now = now_ms();
         self.save(
             Attempt {
                 node: node.to_owned(),
                 op: op.to_owned(),
-                attempt: 0,
+                attempt,
                 ok: false,
                 error: Some(reason.to_owned()),
                 ms: 0,

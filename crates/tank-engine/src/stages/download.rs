@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use reqwest::header::{CONTENT_RANGE, RANGE};
+use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use reqwest::StatusCode;
 use tank_ipfs::root_cause;
 use tokio::io::AsyncWriteExt;
@@ -26,9 +26,11 @@ use tank_model::JobEvent;
 use tank_model::JobInput;
 use tank_store::Field;
 
+/// The folder of a job's folder that downloads go to.
+pub(crate) const SOURCE_DIR: &str = "source";
+
 /// Progress is announced at most this often (bytes).
 const ANNOUNCE_EVERY: u64 = 1024 * 1024;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where an input can be fetched from.
 struct Source {
@@ -46,10 +48,16 @@ enum DownloadError {
     Refused(StatusCode),
     #[error("the server answered {0}")]
     ServerError(StatusCode),
+    #[error("the server answered with a web page ({0}), not a video")]
+    WebPage(String),
     #[error("it is {bytes} bytes, over the limit of {limit} bytes ([jobs] max_input_size)")]
     TooBig { bytes: u64, limit: u64 },
-    #[error("nothing received for {}", humantime::format_duration(*.0))]
+    #[error("nothing received for {} ([jobs] download_stall_timeout)", humantime::format_duration(*.0))]
     Stalled(Duration),
+    #[error("no answer (response headers) within {} ([downloads] header_timeout)", humantime::format_duration(*.0))]
+    NoHeaders(Duration),
+    #[error("not finished within {} after {received} bytes, slower on average than [downloads] min_average_speed", humantime::format_duration(*.deadline))]
+    TooSlow { deadline: Duration, received: u64 },
     #[error("it broke off after {received} bytes: {reason}")]
     Broken { received: u64, reason: String },
     #[error("it ended after {received} of {total} bytes")]
@@ -100,7 +108,7 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
         }
         JobInput::File(_) => unreachable!("local files are not downloaded"),
     };
-    let dir = Path::new(&stage.job.work_dir).join("source");
+    let dir = Path::new(&stage.job.work_dir).join(SOURCE_DIR);
     if let Err(e) = tokio::fs::create_dir_all(&dir).await {
         return Outcome::infrastructure(format!("cannot create {}: {e}", dir.display()));
     }
@@ -177,10 +185,12 @@ async fn fetch(stage: &Stage<'_>, sources: &[Source], target: &Path) -> Outcome 
                         stage.job.input
                     ));
                 }
-                Err(e @ DownloadError::Refused(_)) if source.authoritative => {
+                Err(e @ (DownloadError::Refused(_) | DownloadError::WebPage(_)))
+                    if source.authoritative =>
+                {
                     return Outcome::bad_input(format!("cannot download {}: {e}", source.name));
                 }
-                Err(e @ DownloadError::Refused(_)) => {
+                Err(e @ (DownloadError::Refused(_) | DownloadError::WebPage(_))) => {
                     failures.push(format!("{}: {e}", source.name));
                     break; // that source does not have it
                 }
@@ -201,21 +211,25 @@ async fn fetch(stage: &Stage<'_>, sources: &[Source], target: &Path) -> Outcome 
 /// One try: resumes `partial` when it has bytes and the server takes ranges.
 async fn transfer(stage: &Stage<'_>, url: &Url, partial: &PathBuf) -> Result<(), DownloadError> {
     let limits = &stage.config.jobs;
+    let waits = &stage.config.downloads;
+    let started = tokio::time::Instant::now();
     let have = tokio::fs::metadata(partial)
         .await
         .map(|m| m.len())
         .unwrap_or(0);
     let client = reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
+        .connect_timeout(waits.connect_timeout)
         .build()
         .expect("a TLS backend is compiled in");
     let mut request = client.get(url.clone());
     if have > 0 {
         request = request.header(RANGE, format!("bytes={have}-"));
     }
-    let response = request
-        .send()
+    // The connect timeout is inside this one: a server that accepts the
+    // connection and then says nothing is given up here.
+    let response = tokio::time::timeout(waits.header_timeout, request.send())
         .await
+        .map_err(|_| DownloadError::NoHeaders(waits.header_timeout))?
         .map_err(|e| DownloadError::Unreachable(root_cause(&e)))?;
     let status = response.status();
     let (mut received, total, append) = match status {
@@ -241,6 +255,14 @@ async fn transfer(stage: &Stage<'_>, url: &Url, partial: &PathBuf) -> Result<(),
         s if s.is_client_error() => return Err(DownloadError::Refused(s)),
         s => return Err(DownloadError::ServerError(s)),
     };
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("text/html") {
+        return Err(DownloadError::WebPage(content_type.to_owned()));
+    }
     if let Some(total) = total.filter(|t| *t > limits.max_input_size) {
         return Err(DownloadError::TooBig {
             bytes: total,
@@ -254,11 +276,18 @@ async fn transfer(stage: &Stage<'_>, url: &Url, partial: &PathBuf) -> Result<(),
         .truncate(!append)
         .open(partial)
         .await?;
+    let deadline = waits.header_timeout
+        + Duration::from_secs_f64(
+            total.unwrap_or(limits.max_input_size) as f64 / waits.min_average_speed as f64,
+        );
     let mut body = response.bytes_stream();
     let mut announced = received;
     loop {
-        let chunk = match tokio::time::timeout(limits.download_stall_timeout, body.next()).await {
-            Err(_) => return Err(DownloadError::Stalled(limits.download_stall_timeout)),
+        let left = deadline.saturating_sub(started.elapsed());
+        let stall = limits.download_stall_timeout;
+        let chunk = match tokio::time::timeout(stall.min(left), body.next()).await {
+            Err(_) if left <= stall => return Err(DownloadError::TooSlow { deadline, received }),
+            Err(_) => return Err(DownloadError::Stalled(stall)),
             Ok(None) => break,
             Ok(Some(Err(e))) => {
                 file.flush().await?;

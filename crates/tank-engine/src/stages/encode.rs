@@ -24,9 +24,16 @@ pub(crate) async fn probe_source(stage: &Stage<'_>) -> Outcome {
     let probed = tokio::task::spawn_blocking(move || probe(&tools, &source))
         .await
         .expect("probing does not panic");
+    // A downloaded source is named by where it came from: the file in the
+    // job's folder means nothing to whoever gave the URL.
+    let input = tank_model::JobInput::from_stored(&stage.job.input);
+    let named = |e: tank_media::ProbeError| match input {
+        tank_model::JobInput::File(_) => e.to_string(),
+        _ => format!("downloaded input {}: {e}", stage.job.input),
+    };
     match probed {
         Ok(info) => Outcome::Done(vec![Field::SourceInfo(info)]),
-        Err(e) if e.is_bad_input() => Outcome::bad_input(e),
+        Err(e) if e.is_bad_input() => Outcome::bad_input(named(e)),
         Err(e) => Outcome::infrastructure(e),
     }
 }
