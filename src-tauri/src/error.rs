@@ -87,6 +87,8 @@ impl From<DaemonError> for AppError {
             DaemonError::Identity(_) => ErrorCode::Config,
             DaemonError::LocalNodeDisabled => ErrorCode::WrongState,
             DaemonError::DirectApi(_) => ErrorCode::Config,
+            DaemonError::AlreadyRunning { .. } => ErrorCode::WrongState,
+            DaemonError::RunnerLock(_) => ErrorCode::Storage,
         };
         AppError::new(code, error.to_string())
     }

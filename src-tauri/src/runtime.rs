@@ -6,7 +6,7 @@
 use std::sync::RwLock;
 
 use tank_config::{Config, Paths};
-use tank_daemon::Daemon;
+use tank_daemon::{Daemon, Shutdown};
 use tank_engine::Engine;
 use tauri::async_runtime::JoinHandle;
 use tokio::sync::{oneshot, watch};
@@ -30,10 +30,12 @@ struct State {
     background: Option<Background>,
 }
 
-/// The services' task, and how to stop it.
+/// The services' task, how to stop it, and why it stopped by itself
+/// (another process runs them on this data directory, say).
 struct Background {
-    stop: oneshot::Sender<()>,
+    stop: oneshot::Sender<Shutdown>,
     task: JoinHandle<()>,
+    failed: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Runtime {
@@ -89,9 +91,18 @@ impl Runtime {
         }
     }
 
-    /// Why the engine is not running, if it is not.
+    /// Why the engine, or its background work, is not running, if it is
+    /// not. With the work running elsewhere the window still shows every
+    /// job: it is a viewer then.
     pub fn problem(&self) -> Option<String> {
-        self.read().engine.as_ref().err().cloned()
+        let state = self.read();
+        match &state.engine {
+            Err(problem) => Some(problem.clone()),
+            Ok(_) => state
+                .background
+                .as_ref()
+                .and_then(|b| b.failed.lock().expect("not poisoned").clone()),
+        }
     }
 
     pub fn file_config(&self) -> AppResult<Config> {
@@ -116,7 +127,8 @@ impl Runtime {
         effective.validate(Some(&self.paths.config))?;
         config.save(&self.paths.config)?;
         tracing::info!(path = %self.paths.config.display(), "settings saved");
-        self.shutdown().await;
+        // Claims are kept across the restart: the new daemon resumes them.
+        self.stop_background(Shutdown::Restart).await;
         let engine = open(effective, &self.paths);
         {
             let mut state = self.write();
@@ -133,11 +145,16 @@ impl Runtime {
         self.generation.subscribe()
     }
 
-    /// Stops the background work; jobs resume at the next start.
+    /// Stops the background work as the app exits; jobs resume at the
+    /// next start.
     pub async fn shutdown(&self) {
+        self.stop_background(Shutdown::Exit).await;
+    }
+
+    async fn stop_background(&self, why: Shutdown) {
         let background = self.write().background.take();
         if let Some(background) = background {
-            let _ = background.stop.send(());
+            let _ = background.stop.send(why);
             let _ = background.task.await;
         }
     }
@@ -158,15 +175,17 @@ fn open(config: Config, paths: &Paths) -> Result<Daemon, String> {
 }
 
 fn start_daemon(daemon: &Daemon) -> Background {
-    let (stop, stopped) = oneshot::channel::<()>();
+    let (stop, stopped) = oneshot::channel::<Shutdown>();
     let daemon = daemon.clone();
+    let failed = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let failure = failed.clone();
     let task = tauri::async_runtime::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
+        // A dropped sender is the app going away.
+        let shutdown = async { stopped.await.unwrap_or(Shutdown::Exit) };
         if let Err(e) = daemon.run(shutdown).await {
             tracing::error!(%e, "background work stopped");
+            *failure.lock().expect("not poisoned") = Some(e.to_string());
         }
     });
-    Background { stop, task }
+    Background { stop, task, failed }
 }

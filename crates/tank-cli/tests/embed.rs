@@ -986,3 +986,93 @@ async fn renditions(embed: &EmbedWorld, id: u64) -> (Value, Value) {
         report["renditions"].clone(),
     )
 }
+
+/// A listener on `127.0.0.2` (loopback, but not the host 3Speak's system
+/// is on here) that counts the connections it gets and answers none.
+async fn private_sink() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let url = format!("http://{}/clip.mp4", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (url, seen)
+}
+
+/// A server on 127.0.0.1 that answers every request `302 Location: to`.
+async fn redirect_to(to: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/video.mp4", listener.local_addr().unwrap());
+    let reply = format!(
+        "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut head = [0u8; 4096];
+            let _ = socket.read(&mut head).await;
+            let _ = socket.write_all(reply.as_bytes()).await;
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_pushed_job_cannot_make_the_encoder_fetch_from_a_private_address() {
+    let (embed, api) = managed().await;
+    let (sink, connections) = private_sink().await;
+    let redirect = redirect_to(&sink).await;
+    let mut daemon = embed.start_with(&[("DIRECT_API_KEY", DIRECT_KEY)]);
+    wait_for_api(&api, &embed).await;
+    let client = reqwest::Client::new();
+    for (permlink, input) in [("direct", &sink), ("redirected", &redirect)] {
+        let job = json!({
+            "owner": "alice",
+            "permlink": permlink,
+            "input_cid": input,
+            "short": false,
+            "webhook_url": embed.double.api.join("webhook").unwrap().to_string(),
+            "api_key": "global-webhook-key",
+        });
+        embed.push(permlink).await;
+        let (status, answer) = call(
+            client
+                .post(format!("{api}/encode"))
+                .header("X-API-Key", DIRECT_KEY)
+                .json(&job),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer:#}");
+    }
+
+    for permlink in ["direct", "redirected"] {
+        let state = embed
+            .double
+            .wait_for(&format!("alice/{permlink} reported"), |s| {
+                calls_about(s, "webhook", permlink)
+                    .iter()
+                    .any(|w| w["status"] == 200)
+            })
+            .await;
+        let sent = calls_about(&state, "webhook", permlink)[0].clone();
+        assert_eq!(sent["body"]["status"], "failed", "{sent:#}");
+        assert_eq!(
+            sent["body"]["error"], "refused: not a public address",
+            "nothing about the address goes back: {sent:#}"
+        );
+    }
+    assert_eq!(stop_gracefully(&mut daemon).await, 0);
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the private address was never connected to"
+    );
+    let log = embed.world.log("daemon");
+    assert!(
+        log.contains("127.0.0.2 is 127.0.0.2, not a public address"),
+        "{log}"
+    );
+}

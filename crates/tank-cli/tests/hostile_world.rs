@@ -474,3 +474,61 @@ async fn an_error_body_that_never_ends_costs_one_timeout_not_the_job() {
     let backup = common::attempts_of(&report, "backup-1", "add");
     assert!(backup.iter().any(|(_, ok, _)| *ok), "{backup:?}");
 }
+
+#[tokio::test]
+async fn a_second_runner_on_one_data_dir_is_refused_and_each_video_is_encoded_once() {
+    let world = World::with_nodes(1).await;
+    let incoming = world.dir.path().join("incoming");
+    std::fs::create_dir(&incoming).unwrap();
+    world.write_config(&format!(
+        "[watch]\nfolders = [{:?}]\nsettle = \"1s\"\n",
+        incoming.to_str().unwrap()
+    ));
+    let mut first = world.start_daemon_in(&world.data_dir(), &[], "first");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !world.log("first").contains("daemon running") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            world.log("first")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let second = tokio::time::timeout(
+        Duration::from_secs(30),
+        world.tank_command(&["daemon"]).output(),
+    )
+    .await
+    .expect("the second daemon exits at once")
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "already runs in pid {} (tank)",
+            first.id().unwrap()
+        )),
+        "it names the runner: {stderr}"
+    );
+
+    for name in ["a.mp4", "b.mp4", "c.mp4"] {
+        world.clip(
+            &format!("incoming/{name}"),
+            tank_testkit::clip::Clip::new(320, 240, 2.0),
+        );
+    }
+    for id in 1..=3 {
+        world
+            .wait_for_job(id, "done", |job| job["state"] == "done")
+            .await;
+    }
+    assert_eq!(common::stop_gracefully(&mut first).await, 0);
+    let jobs = world.tank(&["jobs", "--json"]).await.json();
+    assert_eq!(jobs.as_array().unwrap().len(), 3, "{jobs:#}");
+    for id in 1..=3 {
+        let report = world.tank(&["job", &id.to_string(), "--json"]).await.json();
+        let uploads = common::attempts_of(&report, "supernode", "add");
+        assert_eq!(uploads.len(), 1, "job {id} was uploaded once: {uploads:?}");
+    }
+}

@@ -30,6 +30,11 @@ pub struct DownloadsConfig {
     /// second. A source that trickles forever is given up.
     #[serde(with = "size")]
     pub min_average_speed: u64,
+    /// Hosts (names or addresses) on a private network that a platform's
+    /// job may download from, e.g. a media server on the LAN. Without them
+    /// a source URL from 3Speak may reach public addresses only (and the
+    /// host of `[gateway] url`, the platform the operator chose).
+    pub allow_private: Vec<String>,
 }
 
 impl Default for DownloadsConfig {
@@ -43,6 +48,7 @@ impl Default for DownloadsConfig {
             connect_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(30),
             min_average_speed: 64 * 1024,
+            allow_private: Vec::new(),
         }
     }
 }

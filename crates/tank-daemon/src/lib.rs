@@ -16,6 +16,10 @@
 //! - the legacy 3Speak gateway worker (`gateway/`): work claimed, pinged
 //!   and reported.
 //!
+//! One process per data directory runs them: `runner.rs` holds an OS lock
+//! for as long as they run, and a second runner is refused, naming the
+//! first.
+//!
 //! Also here, for a new install: `setup.rs`, the config for what it is
 //! for and what that needs (the 3Speak identity, the Direct API's key).
 //!
@@ -26,8 +30,8 @@
 //! (the engine to run jobs, its store and events) and its own config
 //! section. Each runs as its own task, so a long job never delays a health
 //! probe. On shutdown, running jobs stop where they are (and resume at the
-//! next start); then gateway jobs that had not started encoding are given
-//! back.
+//! next start); then, when the process exits (not on a restart for new
+//! settings), gateway jobs that had not started encoding are given back.
 
 mod alerts;
 mod audits;
@@ -38,6 +42,7 @@ mod health;
 mod job_progress;
 mod local_node;
 mod remote;
+mod runner;
 mod scheduler;
 mod setup;
 mod watch_folders;
@@ -127,12 +132,13 @@ impl Daemon {
         Ok((identity.did().to_owned(), source))
     }
 
-    /// Runs every service until `shutdown` completes. Jobs in flight stop
-    /// where they are and resume at the next start. Fails at once when
-    /// 3Speak work is enabled but this encoder has no usable identity, or
-    /// the Direct API has no key or cannot listen.
-    pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+    /// Runs every service until `shutdown` completes, and says why. Jobs in
+    /// flight stop where they are and resume at the next start. Fails at
+    /// once when 3Speak work is enabled but this encoder has no usable
+    /// identity, or the Direct API has no key or cannot listen.
+    pub async fn run(&self, shutdown: impl Future<Output = Shutdown>) -> Result<(), DaemonError> {
         let engine = &self.engine;
+        let _runner = runner::RunnerLock::take(engine.data_dir())?;
         let config = &engine.config().gateway;
         let gateway = match (config.enabled, config.mode) {
             (true, GatewayMode::Legacy) => Some(Arc::new(GatewayWorker::new(
@@ -212,7 +218,7 @@ impl Daemon {
             embed = embed_task.is_some(),
             "daemon running: scheduler, health monitor, audits, alerts"
         );
-        shutdown.await;
+        let why = shutdown.await;
         stop.cancel();
         let _ = scheduler.await;
         for task in tasks
@@ -225,12 +231,23 @@ impl Daemon {
         {
             let _ = task.await;
         }
-        if let Some(gateway) = gateway {
+        if let (Some(gateway), Shutdown::Exit) = (gateway, why) {
             gateway.release_unstarted().await;
         }
         tracing::info!("daemon stopped");
         Ok(())
     }
+}
+
+/// Why [`Daemon::run`] stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// The process ends: claimed legacy-gateway jobs that have not started
+    /// encoding go back to the gateway for another encoder.
+    Exit,
+    /// The same process starts the work again at once (new settings):
+    /// every claim is kept, and its job resumes where it stopped.
+    Restart,
 }
 
 /// Runs `round` now and then every `period`, until `stop`.

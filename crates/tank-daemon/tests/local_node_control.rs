@@ -54,6 +54,7 @@ async fn the_operator_stops_starts_and_restarts_the_local_node_under_the_daemon(
             daemon
                 .run(async {
                     let _ = stopped.await;
+                    tank_daemon::Shutdown::Exit
                 })
                 .await
         }

@@ -48,6 +48,7 @@ struct Inner {
     nodes: Vec<Node>,
     local_node: Option<Arc<LocalNode>>,
     tools: Tools,
+    data_dir: PathBuf,
     jobs_root: PathBuf,
     events: Events,
     controls: Controls,
@@ -108,6 +109,7 @@ impl Engine {
                 nodes,
                 local_node,
                 tools,
+                data_dir,
                 jobs_root,
                 events: Events::new(),
                 controls: Controls::default(),
@@ -139,7 +141,12 @@ impl Engine {
     }
 
     /// What a stage of `job` sees.
-    fn stage(&self, job: JobRow, cancel: Arc<AtomicBool>) -> Stage<'_> {
+    fn stage(
+        &self,
+        job: JobRow,
+        cancel: Arc<AtomicBool>,
+        job_lock: Option<Arc<JobLock>>,
+    ) -> Stage<'_> {
         let inner = &self.inner;
         Stage {
             config: &inner.config,
@@ -151,6 +158,7 @@ impl Engine {
             local_node: inner.local_node.as_deref(),
             job,
             cancel,
+            job_lock,
         }
     }
 
@@ -210,6 +218,12 @@ impl Engine {
     /// The OS keyring, under the configured service.
     pub fn secrets(&self) -> &Secrets {
         &self.inner.secrets
+    }
+
+    /// The data directory (canonical): the job database and what lives
+    /// beside it.
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
     }
 
     /// Where job folders go.
@@ -319,7 +333,7 @@ impl Engine {
                 state: job.state,
             });
         }
-        let stage = self.stage(job, Arc::new(AtomicBool::new(false)));
+        let stage = self.stage(job, Arc::new(AtomicBool::new(false)), None);
         let findings = repair::audit(&stage).await;
         let mut records = Vec::with_capacity(findings.len());
         for finding in findings {

@@ -64,7 +64,7 @@ impl EmbedVideo {
     /// source). Every job gets segments sized by its length, at most 30
     /// fps (never raised) and a sound track, silent when the source has
     /// none. Its result also goes to 3Speak's hotnode, as 3Speak's own
-    /// encoder uploads.
+    /// encoder uploads. Its source may only be on a public address.
     pub fn rules(&self) -> JobRules {
         let (max_rung, max_seconds) = match (self.short, self.premium) {
             (true, _) => (480, Some(60)),
@@ -78,6 +78,7 @@ impl EmbedVideo {
             max_fps: Some(30),
             silent_audio: true,
             platform_copy: true,
+            public_sources_only: true,
         }
     }
 }

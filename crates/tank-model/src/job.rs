@@ -127,6 +127,10 @@ pub struct JobRules {
     /// hotnode `[gateway] traffic_director` names), so the platform's
     /// gateway serves it at once. That copy is never a replica.
     pub platform_copy: bool,
+    /// The source URL came from a platform, not the operator: it may only
+    /// reach public addresses (checked after DNS and on every redirect),
+    /// unless `[downloads] allow_private` names its host.
+    pub public_sources_only: bool,
 }
 
 impl JobRules {

@@ -109,6 +109,15 @@ impl Store {
         }
         let claim = claim.unwrap_or_else(|| tx.last_insert_rowid());
         let id = insert_job(&tx, input, jobs_root)?;
+        // The gateway chose the source: it may only be on a public address.
+        let rules = tank_model::JobRules {
+            public_sources_only: true,
+            ..tank_model::JobRules::default()
+        };
+        tx.execute(
+            "UPDATE jobs SET rules = ?2 WHERE id = ?1",
+            params![id, serde_json::to_string(&rules).expect("JSON")],
+        )?;
         if let Some(refusal) = refusal {
             let failure = Some((refusal, false));
             transition_in(

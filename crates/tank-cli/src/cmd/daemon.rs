@@ -2,12 +2,17 @@
 
 use std::process::ExitCode;
 
-use tank_daemon::Daemon;
+use tank_daemon::{Daemon, Shutdown};
 
 use super::Failure;
 
 pub async fn run(daemon: &Daemon) -> Result<ExitCode, Failure> {
-    daemon.run(shutdown_signal()).await?;
+    daemon
+        .run(async {
+            shutdown_signal().await;
+            Shutdown::Exit
+        })
+        .await?;
     Ok(ExitCode::SUCCESS)
 }
 

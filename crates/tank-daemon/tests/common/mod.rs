@@ -39,6 +39,7 @@ impl Running {
             daemon
                 .run(async {
                     let _ = stopped.await;
+                    tank_daemon::Shutdown::Exit
                 })
                 .await
         });

@@ -71,7 +71,7 @@ impl Engine {
     pub async fn run(&self, id: JobId) -> Result<JobReport, EngineError> {
         let inner = &self.inner;
         let work_dir = PathBuf::from(inner.store.job(id)?.work_dir);
-        let _lock = JobLock::try_take(&work_dir)?.ok_or(EngineError::JobBusy(id))?;
+        let lock = Arc::new(JobLock::try_take(&work_dir)?.ok_or(EngineError::JobBusy(id))?);
         let cancel = Arc::new(AtomicBool::new(false));
         let _stop_on_drop = StopOnDrop(cancel.clone());
         let run = inner.controls.register(id);
@@ -88,7 +88,7 @@ impl Engine {
             }
             let remote = JobInput::from_stored(&job.input).is_remote();
             let outcome = tokio::select! {
-                outcome = self.run_stage(job, cancel.clone()) => outcome,
+                outcome = self.run_stage(job, cancel.clone(), lock.clone()) => outcome,
                 // Paused or cancelled: the stage is dropped where it is.
                 _ = run.stop.cancelled() => Outcome::Stopped,
             };
@@ -139,8 +139,8 @@ impl Engine {
     }
 
     /// The stage of `job`'s state.
-    async fn run_stage(&self, job: JobRow, cancel: Arc<AtomicBool>) -> Outcome {
-        let stage = self.stage(job, cancel);
+    async fn run_stage(&self, job: JobRow, cancel: Arc<AtomicBool>, lock: Arc<JobLock>) -> Outcome {
+        let stage = self.stage(job, cancel, Some(lock));
         match stage.job.state {
             // A queued job's only work is to say where its source is.
             JobState::Queued => match JobInput::from_stored(&stage.job.input) {

@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE, RANGE};
+use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
 use reqwest::StatusCode;
 use tank_ipfs::root_cause;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use super::{Outcome, Stage};
+use super::{public_address, Outcome, Stage};
 use crate::pinning::recorder::AttemptError;
 use tank_model::JobEvent;
 use tank_model::JobInput;
@@ -32,6 +32,10 @@ pub(crate) const SOURCE_DIR: &str = "source";
 /// Progress is announced at most this often (bytes).
 const ANNOUNCE_EVERY: u64 = 1024 * 1024;
 
+/// Redirects followed for a source that must stay on public addresses
+/// (each is checked); reqwest's own default for the others.
+const MAX_REDIRECTS: usize = 10;
+
 /// Where an input can be fetched from.
 struct Source {
     /// How it appears in the retry history.
@@ -40,6 +44,9 @@ struct Source {
     /// The operator's own URL: a 4xx answer means the input is wrong. A
     /// gateway's 4xx only means that gateway cannot serve it.
     authoritative: bool,
+    /// A platform chose this URL: it, and every redirect, must resolve to
+    /// public addresses ([`public_address`]).
+    guarded: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +55,14 @@ enum DownloadError {
     Refused(StatusCode),
     #[error("the server answered {0}")]
     ServerError(StatusCode),
+    /// The detail is for the operator's log; the job (and the platform)
+    /// are told only [`public_address::REFUSED`].
+    #[error("{}", public_address::REFUSED)]
+    NotPublic(String),
+    #[error("the redirect to {0:?} cannot be followed")]
+    BadRedirect(String),
+    #[error("more than {MAX_REDIRECTS} redirects")]
+    TooManyRedirects,
     #[error("the server answered with a web page ({0}), not a video")]
     WebPage(String),
     #[error("it is {bytes} bytes, over the limit of {limit} bytes ([jobs] max_input_size)")]
@@ -93,6 +108,7 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
                 url: url.clone(),
                 // One gateway's 404 says nothing of the content.
                 authoritative: content.is_none(),
+                guarded: stage.job.rules.public_sources_only,
             }];
             if let Some((cid, path)) = content {
                 let others = ipfs_sources(stage, &cid, &path).await;
@@ -141,6 +157,7 @@ async fn ipfs_sources(stage: &Stage<'_>, cid: &str, path: &str) -> Vec<Source> {
             name: format!("gateway {}", tank_ipfs::redacted(gateway)),
             url: at(gateway),
             authoritative: false,
+            guarded: false, // the operator's own gateways
         })
         .collect();
     if let Some(local) = stage.local_node {
@@ -150,6 +167,7 @@ async fn ipfs_sources(stage: &Stage<'_>, cid: &str, path: &str) -> Vec<Source> {
                 name: "local node".into(),
                 url: at(&gateway),
                 authoritative: false,
+                guarded: false,
             });
         }
     }
@@ -169,7 +187,7 @@ async fn fetch(stage: &Stage<'_>, sources: &[Source], target: &Path) -> Outcome 
                     &source.name,
                     "download",
                     attempt,
-                    transfer(stage, &source.url, &partial),
+                    transfer(stage, source, &partial),
                 )
                 .await;
             match result {
@@ -184,6 +202,18 @@ async fn fetch(stage: &Stage<'_>, sources: &[Source], target: &Path) -> Outcome 
                         "input {} is too big: {e}",
                         stage.job.input
                     ));
+                }
+                Err(DownloadError::NotPublic(why)) => {
+                    tracing::warn!(
+                        job = stage.job.id,
+                        why,
+                        "a platform's source URL was refused"
+                    );
+                    if source.authoritative {
+                        return Outcome::bad_input(public_address::REFUSED);
+                    }
+                    failures.push(public_address::REFUSED.to_owned());
+                    break;
                 }
                 Err(e @ (DownloadError::Refused(_) | DownloadError::WebPage(_)))
                     if source.authoritative =>
@@ -209,7 +239,11 @@ async fn fetch(stage: &Stage<'_>, sources: &[Source], target: &Path) -> Outcome 
 }
 
 /// One try: resumes `partial` when it has bytes and the server takes ranges.
-async fn transfer(stage: &Stage<'_>, url: &Url, partial: &PathBuf) -> Result<(), DownloadError> {
+async fn transfer(
+    stage: &Stage<'_>,
+    source: &Source,
+    partial: &PathBuf,
+) -> Result<(), DownloadError> {
     let limits = &stage.config.jobs;
     let waits = &stage.config.downloads;
     let started = tokio::time::Instant::now();
@@ -217,20 +251,7 @@ async fn transfer(stage: &Stage<'_>, url: &Url, partial: &PathBuf) -> Result<(),
         .await
         .map(|m| m.len())
         .unwrap_or(0);
-    let client = reqwest::Client::builder()
-        .connect_timeout(waits.connect_timeout)
-        .build()
-        .expect("a TLS backend is compiled in");
-    let mut request = client.get(url.clone());
-    if have > 0 {
-        request = request.header(RANGE, format!("bytes={have}-"));
-    }
-    // The connect timeout is inside this one: a server that accepts the
-    // connection and then says nothing is given up here.
-    let response = tokio::time::timeout(waits.header_timeout, request.send())
-        .await
-        .map_err(|_| DownloadError::NoHeaders(waits.header_timeout))?
-        .map_err(|e| DownloadError::Unreachable(root_cause(&e)))?;
+    let response = request(stage, source, have).await?;
     let status = response.status();
     let (mut received, total, append) = match status {
         StatusCode::PARTIAL_CONTENT => {
@@ -320,6 +341,58 @@ async fn transfer(stage: &Stage<'_>, url: &Url, partial: &PathBuf) -> Result<(),
         Some(total) if received < total => Err(DownloadError::Short { received, total }),
         _ => Ok(()),
     }
+}
+
+/// Sends the GET (from byte `have` on), and answers the response once its
+/// headers are in. A guarded source connects only to the public addresses
+/// its host was checked to have, and follows redirects itself, checking
+/// each one the same way.
+async fn request(
+    stage: &Stage<'_>,
+    source: &Source,
+    have: u64,
+) -> Result<reqwest::Response, DownloadError> {
+    let waits = &stage.config.downloads;
+    let mut allowed = waits.allow_private.clone();
+    allowed.extend(stage.config.gateway.url.host_str().map(str::to_owned));
+    let mut url = source.url.clone();
+    for _ in 0..=MAX_REDIRECTS {
+        let mut client = reqwest::Client::builder().connect_timeout(waits.connect_timeout);
+        if source.guarded {
+            let addresses = public_address::addresses(&url, &allowed)
+                .await
+                .map_err(DownloadError::NotPublic)?;
+            if let Some(domain) = url.domain() {
+                client = client.resolve_to_addrs(domain, &addresses);
+            }
+            client = client.redirect(reqwest::redirect::Policy::none());
+        }
+        let client = client.build().expect("a TLS backend is compiled in");
+        let mut request = client.get(url.clone());
+        if have > 0 {
+            request = request.header(RANGE, format!("bytes={have}-"));
+        }
+        // The connect timeout is inside this one: a server that accepts the
+        // connection and then says nothing is given up here.
+        let response = tokio::time::timeout(waits.header_timeout, request.send())
+            .await
+            .map_err(|_| DownloadError::NoHeaders(waits.header_timeout))?
+            .map_err(|e| DownloadError::Unreachable(root_cause(&e)))?;
+        if !(source.guarded && response.status().is_redirection()) {
+            return Ok(response);
+        }
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        url = url
+            .join(location)
+            .ok()
+            .filter(|next| matches!(next.scheme(), "http" | "https"))
+            .ok_or_else(|| DownloadError::BadRedirect(location.to_owned()))?;
+    }
+    Err(DownloadError::TooManyRedirects)
 }
 
 /// The URL's last path segment, kept to safe characters; `source` if none.

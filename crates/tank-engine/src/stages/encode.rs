@@ -68,8 +68,11 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
         stage.cancel.clone(),
     );
     let out_for_encode = out.clone();
+    let job_lock = stage.job_lock.clone();
 
     let encoded = tokio::task::spawn_blocking(move || {
+        // Until FFmpeg has stopped, even when the run was dropped.
+        let _job_lock = job_lock;
         let save = |progress: &tank_media::EncodeProgress| {
             let _ = store.set_progress(job, progress);
         };

@@ -6,6 +6,7 @@
 
 pub(crate) mod download;
 pub(crate) mod encode;
+mod public_address;
 pub(crate) mod upload;
 pub(crate) mod verify;
 
@@ -34,6 +35,10 @@ pub(crate) struct Stage<'a> {
     pub job: JobRow,
     /// Set when the job must stop (the runner was dropped or cancelled).
     pub cancel: Arc<AtomicBool>,
+    /// The run's job lock. Work that can outlive a dropped run (FFmpeg on
+    /// its blocking thread, until it sees `cancel`) holds a clone, so the
+    /// lock is free only once nothing writes the job's folder any more.
+    pub job_lock: Option<Arc<crate::lock::JobLock>>,
 }
 
 /// How one step on a node can fail, as recorded in the attempt history.
