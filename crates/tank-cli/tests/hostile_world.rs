@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::World;
@@ -531,4 +532,173 @@ async fn a_second_runner_on_one_data_dir_is_refused_and_each_video_is_encoded_on
         let uploads = common::attempts_of(&report, "supernode", "add");
         assert_eq!(uploads.len(), 1, "job {id} was uploaded once: {uploads:?}");
     }
+}
+
+/// A tmpfs of its own, unmounted when dropped (the tests run as root).
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: std::path::PathBuf, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(&at).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&at)
+            .status()
+            .unwrap();
+        assert!(mounted.success(), "this test mounts a tmpfs: it needs root");
+        SmallDisk(at)
+    }
+
+    fn grow(&self, size: &str) {
+        let grown = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(grown.success());
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// `tank encode` of a 30 s 720p clip (about 16 MB of HLS) on a data dir on
+/// a 16 MiB tmpfs; the config gets `jobs` keys first. Answers the disk,
+/// the data dir and the report.
+async fn encode_on_a_small_disk(
+    world: &World,
+    jobs: &str,
+) -> (SmallDisk, std::path::PathBuf, i32, Value) {
+    let disk = SmallDisk::mount(world.dir.path().join("small-disk"), "16m");
+    let data_dir = disk.0.join("data");
+    world.edit_config("retries = 0\n", &format!("retries = 0\n{jobs}"));
+    let clip = world.clip("long.mp4", tank_testkit::clip::Clip::new(1280, 720, 30.0));
+    let output = world
+        .tank_command_in(&data_dir, &["encode", clip.to_str().unwrap(), "--json"])
+        .output()
+        .await
+        .unwrap();
+    let run = common::Run::from(output);
+    (disk, data_dir, run.code, run.json())
+}
+
+/// The job's error starts with `what` and names the disk holding
+/// `data_dir` and its free space.
+fn assert_names_the_disk(report: &Value, what: &str, data_dir: &Path) {
+    let error = report["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(what)
+            && error.contains(&format!("the disk holding {}", data_dir.display()))
+            && error.contains("MiB free"),
+        "{error}"
+    );
+}
+
+/// The job failed retryable, kept nothing of its output, and
+/// `tank retry` finishes it once the disk has grown.
+async fn retry_after_the_disk_grows(
+    world: &World,
+    disk: &SmallDisk,
+    data_dir: &Path,
+    report: &Value,
+) {
+    assert_eq!(report["state"], "failed", "{report:#}");
+    assert_eq!(report["retryable"], true, "a full disk is not bad input");
+    assert!(
+        !data_dir.join("jobs/1/hls").exists(),
+        "no partial output is left"
+    );
+    disk.grow("256m");
+    let output = world
+        .tank_command_in(data_dir, &["retry", "1", "--json"])
+        .output()
+        .await
+        .unwrap();
+    let retried = common::Run::from(output);
+    let report = retried.json();
+    assert_eq!(retried.code, 0, "{report:#}");
+    assert_eq!(report["state"], "done");
+    assert!(
+        world
+            .node("supernode")
+            .has_pin(report["cid"].as_str().unwrap())
+            .await
+    );
+}
+
+#[tokio::test]
+async fn a_data_dir_too_small_for_the_encode_is_said_before_encoding_and_retry_finishes_once_it_grows(
+) {
+    let world = World::with_nodes(1).await;
+    let (disk, data_dir, code, report) = encode_on_a_small_disk(&world, "").await;
+
+    assert_eq!(code, 1, "{report:#}");
+    assert_names_the_disk(
+        &report,
+        "not enough disk space for the encode: it needs about ",
+        &data_dir,
+    );
+    retry_after_the_disk_grows(&world, &disk, &data_dir, &report).await;
+}
+
+#[tokio::test]
+async fn a_disk_that_fills_during_the_encode_fails_the_job_retryable_never_half_encoded() {
+    let world = World::with_nodes(1).await;
+    // Without the estimate, FFmpeg runs into the full disk itself: its HLS
+    // muxer says nothing and exits 0 with empty playlists.
+    let (disk, data_dir, code, report) =
+        encode_on_a_small_disk(&world, "free_space_check = false\n").await;
+
+    assert_eq!(code, 1, "{report:#}");
+    assert_names_the_disk(&report, "the disk is full: ", &data_dir);
+    retry_after_the_disk_grows(&world, &disk, &data_dir, &report).await;
+}
+
+#[tokio::test]
+async fn files_a_file_manager_adds_to_the_hls_folder_are_never_published() {
+    let world = World::with_nodes(2).await;
+    // The upload to the primary is held 1.5 s, long enough for Finder to
+    // write its .DS_Store into the folder the operator just opened.
+    world
+        .node("supernode")
+        .fault(serde_json::json!({"op": "add", "action": "delay", "seconds": 1.5}))
+        .await;
+    let clip = world.short_clip();
+    let args = ["encode", clip.to_str().unwrap(), "--json"];
+    let encode = world.tank(&args);
+    let hls = world.data_dir().join("jobs/1/hls");
+    let stray = async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !hls.join("manifest.m3u8").exists() {
+            assert!(std::time::Instant::now() < deadline, "no HLS folder");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        std::fs::write(hls.join(".DS_Store"), b"\0\0\0\x01Bud1").unwrap();
+        std::fs::write(hls.join("720p/notes.txt"), b"looks good").unwrap();
+    };
+
+    let (run, ()) = tokio::join!(encode, stray);
+
+    let report = run.json();
+    assert_eq!(run.code, 0, "{report:#}");
+    assert_eq!(report["state"], "done");
+    let cid = report["cid"].as_str().unwrap();
+    let node = world.node("supernode");
+    assert!(node.cat(&format!("{cid}/manifest.m3u8")).await.is_ok());
+    for stray in [".DS_Store", "720p/notes.txt"] {
+        assert!(
+            node.cat(&format!("{cid}/{stray}")).await.is_err(),
+            "{stray} was published"
+        );
+    }
+    assert!(
+        hls.join(".DS_Store").exists(),
+        "the operator's file is left alone"
+    );
 }

@@ -73,6 +73,11 @@ pub struct JobsConfig {
     /// (the default) it is deleted then: up to `max_input_size` per job
     /// that nothing reads again. A local file input is never touched.
     pub keep_source: bool,
+    /// Before a download (its size known) and an encode (its size
+    /// estimated from the rungs' rates and the length), check the disk has
+    /// room, and fail (retryable) with how much is needed if not. Turn it
+    /// off where a filesystem reports free space wrongly.
+    pub free_space_check: bool,
     /// How often a download, encode, upload or verification that failed
     /// for a reason of our machine or the network (FFmpeg killed, nodes
     /// down, a connection cut) is tried again before the job fails
@@ -291,6 +296,7 @@ impl Default for JobsConfig {
             download_stall_timeout: Duration::from_secs(60),
             keep_output: true,
             keep_source: false,
+            free_space_check: true,
             // 10 s, 30 s, 1 min, 2 min: a network outage of a few minutes
             // costs a job nothing.
             retries: 4,

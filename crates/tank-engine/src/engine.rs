@@ -20,6 +20,7 @@ use tank_node::LocalNode;
 use tank_store::{now_ms, rfc3339, JobRow, Store};
 use tokio::sync::broadcast;
 
+use crate::disk::Disk;
 use crate::error::EngineError;
 use crate::events::Events;
 use crate::lock::JobLock;
@@ -48,6 +49,7 @@ struct Inner {
     nodes: Vec<Node>,
     local_node: Option<Arc<LocalNode>>,
     tools: Tools,
+    disk: Disk,
     data_dir: PathBuf,
     jobs_root: PathBuf,
     events: Events,
@@ -71,6 +73,8 @@ impl Engine {
             .unwrap_or_else(|| data_dir.join("jobs"));
         std::fs::create_dir_all(&jobs_root).map_err(dir_err(&jobs_root))?;
         let jobs_root = std::fs::canonicalize(&jobs_root).map_err(dir_err(&jobs_root))?;
+        let disk = Disk::of(&data_dir);
+        disk.keep_reserve();
         let store = Store::open(&data_dir.join("tank.db"))?;
         let discovered = Tools::discover();
         let tools = Tools {
@@ -109,6 +113,7 @@ impl Engine {
                 nodes,
                 local_node,
                 tools,
+                disk,
                 data_dir,
                 jobs_root,
                 events: Events::new(),
@@ -152,6 +157,7 @@ impl Engine {
             config: &inner.config,
             nodes: self.nodes(),
             tools: &inner.tools,
+            disk: &inner.disk,
             store: &inner.store,
             events: &inner.events,
             recorder: self.recorder(job.id),

@@ -19,6 +19,7 @@
 //! or background services; the `tank` binary, the desktop app and the
 //! services of `tank-daemon` are built on it.
 
+mod disk;
 mod engine;
 mod error;
 mod events;

@@ -27,6 +27,24 @@ pub fn list(root: &Path) -> Result<Vec<FolderEntry>, IpfsError> {
     Ok(entries)
 }
 
+/// The entries of a listing that are `files` (relative paths), and the
+/// folders that hold them: what is uploaded and hashed when a folder may
+/// hold more than is to be published.
+pub fn only(
+    entries: Vec<FolderEntry>,
+    files: &std::collections::BTreeSet<String>,
+) -> Vec<FolderEntry> {
+    entries
+        .into_iter()
+        .filter(|entry| match entry.file_len {
+            Some(_) => files.contains(&entry.relative),
+            None => files
+                .iter()
+                .any(|file| file.starts_with(&format!("{}/", entry.relative))),
+        })
+        .collect()
+}
+
 /// Total bytes of all files in a listing.
 pub fn total_bytes(entries: &[FolderEntry]) -> u64 {
     entries.iter().filter_map(|e| e.file_len).sum()

@@ -103,11 +103,21 @@ impl KuboClient {
     /// pinned, as kubo does by default). Returns the root CID the node
     /// reports.
     pub async fn add_folder(&self, root: &Path, limits: UploadLimits) -> Result<String, IpfsError> {
-        let op = "add";
         let root = root.to_owned();
         let entries = tokio::task::spawn_blocking(move || folder::list(&root))
             .await
             .expect("listing a folder does not panic")?;
+        self.add_entries(entries, limits).await
+    }
+
+    /// [`add_folder`](Self::add_folder) of a listing of one folder, maybe
+    /// narrowed ([`only_entries`](crate::only_entries)): exactly those entries.
+    pub async fn add_entries(
+        &self,
+        entries: Vec<folder::FolderEntry>,
+        limits: UploadLimits,
+    ) -> Result<String, IpfsError> {
+        let op = "add";
         if entries.is_empty() {
             return Err(IpfsError::EmptyFolder);
         }

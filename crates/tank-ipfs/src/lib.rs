@@ -31,7 +31,7 @@ mod pinning_service;
 pub use cid::{entries_cid, folder_cid, IMPORT_OPTIONS};
 pub use cluster::{ClusterClient, ClusterIdentity, ClusterPin, GlobalPinInfo, PeerPinInfo};
 pub use error::IpfsError;
-pub use folder::{list as list_folder, total_bytes, FolderEntry};
+pub use folder::{list as list_folder, only as only_entries, total_bytes, FolderEntry};
 pub use gateway::GatewayClient;
 pub use http::{redacted, root_cause, Credentials, Secret};
 pub use kubo::{KuboClient, NodeVersion, PeerIdentity, RepoStat, UploadLimits};

@@ -135,8 +135,18 @@ impl EncodeError {
     }
 }
 
+impl EncodeError {
+    /// FFmpeg could not write its output: the disk is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, EncodeError::Ffmpeg { log, .. } if log.contains(NO_SPACE))
+            || matches!(self, EncodeError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull)
+    }
+}
+
+const NO_SPACE: &str = "No space left";
+
 /// What FFmpeg logs when the machine, not the source, ran out of something.
-const RESOURCE_EXHAUSTED: &[&str] = &["No space left", "Cannot allocate memory"];
+const RESOURCE_EXHAUSTED: &[&str] = &[NO_SPACE, "Cannot allocate memory"];
 
 fn signal_text(signal: Option<i32>) -> String {
     signal
@@ -158,8 +168,11 @@ fn signal_of(status: &std::process::ExitStatus) -> Option<i32> {
 }
 
 fn exit_text(code: Option<i32>) -> String {
-    code.map(|c| format!(" with exit code {c}"))
-        .unwrap_or_default()
+    match code {
+        Some(0) => " to write its output".into(),
+        Some(c) => format!(" with exit code {c}"),
+        None => String::new(),
+    }
 }
 
 /// Encodes the ladder with the chosen encoder. With `auto`, a hardware
@@ -203,7 +216,11 @@ pub fn encode_with(
     fresh_dir(job.output_dir)?;
     run_ffmpeg(job, encoder, cancel, on_progress)?;
     playlist::adopt_segment_names(job.output_dir, job.rungs)?;
-    playlist::check_output(job.tools, job.output_dir, job.rungs, job.duration())
+    let renditions = playlist::check_output(job.tools, job.output_dir, job.rungs, job.duration())?;
+    // On disk before the encode is committed: a power cut after the move to
+    // `uploading` must not leave playlists that name lost segments.
+    playlist::sync_folder(job.output_dir)?;
+    Ok(renditions)
 }
 
 fn run_ffmpeg(
@@ -246,7 +263,10 @@ fn run_ffmpeg(
         }
     }
     let status = child.wait().map_err(|e| tool_missing(&e))?;
-    if status.success() {
+    // FFmpeg's HLS muxer logs a failed write and carries on, even to a
+    // clean exit: a full disk must not pass for a finished encode.
+    let wrote_everything = !errors.iter().any(|line| line.contains(NO_SPACE));
+    if status.success() && wrote_everything {
         Ok(())
     } else if status.code().is_none() {
         // No exit code: a signal ended it. What it logged while dying

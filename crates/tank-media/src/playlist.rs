@@ -52,30 +52,15 @@ pub(crate) fn adopt_segment_names(
 /// Checks the finished folder and returns the renditions as they really
 /// are. Fails when a player would fail: a rung missing from the master
 /// playlist, a media playlist that is unfinished or names a missing or empty
-/// segment, output much shorter than the source, or anything in the folder
-/// that is not ours (the source must never be published).
+/// segment, or output much shorter than the source. Anything else in the
+/// folder is left alone: only what the playlists name is ever published
+/// ([`hls_files`]), so neither the source nor a file manager's litter can be.
 pub(crate) fn check_output(
     tools: &Tools,
     out_dir: &Path,
     rungs: &[PlannedRung],
     source_secs: Option<f64>,
 ) -> Result<Vec<Rendition>, EncodeError> {
-    let expected: BTreeSet<String> = rungs
-        .iter()
-        .map(|r| r.rung.name.clone())
-        .chain([MASTER_PLAYLIST.to_owned()])
-        .collect();
-    let present: BTreeSet<String> = std::fs::read_dir(out_dir)
-        .map_err(|e| io(out_dir, e))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    if let Some(stray) = present.difference(&expected).next() {
-        return Err(invalid(format!(
-            "unexpected entry {stray:?} in the HLS folder"
-        )));
-    }
-
     let master_path = out_dir.join(MASTER_PLAYLIST);
     let mut master = read(&master_path)?;
     let mut renditions = Vec::with_capacity(rungs.len());
@@ -224,6 +209,58 @@ fn split_attributes(text: &str) -> Vec<String> {
         parts.push(current);
     }
     parts
+}
+
+/// The files of the HLS folder at `out_dir`, as its playlists name them
+/// (`/`-separated, relative): the master playlist, each rung's media
+/// playlist and its segments. Whatever else is in the folder (a
+/// `.DS_Store` a file manager wrote, a copied note) is not ours and is
+/// never published.
+pub fn hls_files(out_dir: &Path) -> Result<BTreeSet<String>, EncodeError> {
+    let mut files = BTreeSet::from([MASTER_PLAYLIST.to_owned()]);
+    let master = read(&out_dir.join(MASTER_PLAYLIST))?;
+    for media in uris(&master) {
+        let rung = media.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let playlist = read(&out_dir.join(media))?;
+        for segment in uris(&playlist) {
+            files.insert(match rung {
+                "" => segment.to_owned(),
+                rung => format!("{rung}/{segment}"),
+            });
+        }
+        files.insert(media.to_owned());
+    }
+    Ok(files)
+}
+
+/// Flushes every file of the folder, and the folders themselves (where
+/// the OS allows opening one), to the disk.
+pub(crate) fn sync_folder(dir: &Path) -> Result<(), EncodeError> {
+    for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
+        let path = entry.map_err(|e| io(dir, e))?.path();
+        if path.is_dir() {
+            sync_folder(&path)?;
+        } else {
+            std::fs::File::open(&path)
+                .and_then(|file| file.sync_all())
+                .map_err(|e| io(&path, e))?;
+        }
+    }
+    // A folder's own entries (the renames) are its data: on Unix it can be
+    // opened and synced; Windows has no such call, and needs none.
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|folder| folder.sync_all())
+        .map_err(|e| io(dir, e))?;
+    Ok(())
+}
+
+/// A playlist's URI lines: every line that is neither empty nor a tag.
+fn uris(playlist: &str) -> impl Iterator<Item = &str> {
+    playlist
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
 }
 
 fn read(path: &Path) -> Result<String, EncodeError> {

@@ -73,6 +73,17 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// SQLite could not write because the disk holding it is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sql(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DiskFull
+        )
+    }
+}
+
 /// The job database. Cheap to clone; calls are short and serialised.
 #[derive(Clone)]
 pub struct Store {

@@ -126,7 +126,14 @@ impl Engine {
                 Outcome::Fail { error, retryable } => Move::Fail { error, retryable },
                 Outcome::Stopped => return Err(EngineError::Stopped(id)),
             };
-            match self.commit(id, from, change)? {
+            let now = match self.commit(id, from, change) {
+                Err(EngineError::Store(e)) if e.is_disk_full() => {
+                    self.fail_for_full_disk(id, from, &e)?;
+                    break;
+                }
+                other => other?,
+            };
+            match now {
                 JobState::Done if !inner.config.jobs.keep_output => self.drop_output(id)?,
                 // The encode is committed: nothing reads a downloaded source again.
                 JobState::Uploading if remote && !inner.config.jobs.keep_source => {
@@ -136,6 +143,43 @@ impl Engine {
             }
         }
         self.report(id)
+    }
+
+    /// The disk is too full for SQLite to commit the stage's outcome: what
+    /// the stage left is removed, the reserve freed, and the job failed
+    /// (retryable) with the disk and its free space named. `tank retry`
+    /// goes on from `from` once there is room.
+    fn fail_for_full_disk(
+        &self,
+        id: JobId,
+        from: JobState,
+        cause: &tank_store::StoreError,
+    ) -> Result<(), EngineError> {
+        let work_dir = PathBuf::from(self.inner.store.job(id)?.work_dir);
+        let partial = match from {
+            JobState::Encoding => Some(stages::encode::output_dir(&work_dir.to_string_lossy())),
+            JobState::Downloading => Some(work_dir.join(stages::download::SOURCE_DIR)),
+            _ => None, // later stages need the HLS folder
+        };
+        if let Some(partial) = partial {
+            let _ = std::fs::remove_dir_all(partial);
+        }
+        let disk = &self.inner.disk;
+        disk.release_reserve();
+        let error = format!(
+            "{} ({cause}); free some space, then `tank retry {id}`",
+            disk.describe()
+        );
+        self.commit(
+            id,
+            from,
+            Move::Fail {
+                error,
+                retryable: true,
+            },
+        )?;
+        disk.keep_reserve();
+        Ok(())
     }
 
     /// The stage of `job`'s state.

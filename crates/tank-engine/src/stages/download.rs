@@ -63,6 +63,8 @@ enum DownloadError {
     BadRedirect(String),
     #[error("more than {MAX_REDIRECTS} redirects")]
     TooManyRedirects,
+    #[error("not enough disk space: {needed} more bytes to come, and {disk}")]
+    NoRoom { needed: u64, disk: String },
     #[error("the server answered with a web page ({0}), not a video")]
     WebPage(String),
     #[error("it is {bytes} bytes, over the limit of {limit} bytes ([jobs] max_input_size)")]
@@ -197,6 +199,13 @@ async fn fetch(stage: &Stage<'_>, sources: &[Source], target: &Path) -> Outcome 
                     }
                     return Outcome::Done(vec![Field::SourcePath(target.display().to_string())]);
                 }
+                // No source can help while the disk is full.
+                Err(e @ DownloadError::NoRoom { .. }) => {
+                    return Outcome::infrastructure(format!(
+                        "cannot download {}: {e}",
+                        stage.job.input
+                    ));
+                }
                 Err(e @ DownloadError::TooBig { .. }) => {
                     return Outcome::bad_input(format!(
                         "input {} is too big: {e}",
@@ -289,6 +298,15 @@ async fn transfer(
             bytes: total,
             limit: limits.max_input_size,
         });
+    }
+    if let (true, Some(total)) = (limits.free_space_check, total) {
+        let needed = total.saturating_sub(received);
+        if crate::disk::free_bytes(partial).is_some_and(|free| free < needed) {
+            return Err(DownloadError::NoRoom {
+                needed,
+                disk: stage.disk.describe(),
+            });
+        }
     }
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)

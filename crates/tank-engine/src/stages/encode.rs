@@ -47,15 +47,32 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
     // The job's source may allow fewer rungs, or less time, than the ladder.
     let rules = stage.job.rules;
     let rungs = plan(&rules.ladder(&stage.config.encoding.rungs), &info.video);
-    let segment_secs = match (rules.adaptive_segments, info.duration_secs) {
-        (true, Some(duration)) => {
-            let cut = rules
-                .max_seconds
-                .map_or(duration, |max| duration.min(f64::from(max)));
-            tank_media::adaptive_segment_secs(cut)
-        }
+    let seconds = info.duration_secs.map(|duration| {
+        rules
+            .max_seconds
+            .map_or(duration, |max| duration.min(f64::from(max)))
+    });
+    let segment_secs = match (rules.adaptive_segments, seconds) {
+        (true, Some(cut)) => tank_media::adaptive_segment_secs(cut),
         _ => stage.config.encoding.segment_seconds,
     };
+    if let (true, Some(seconds)) = (stage.config.jobs.free_space_check, seconds) {
+        // At the rungs' maximum rates, with a tenth more for containers.
+        let kbps: u32 = rungs
+            .iter()
+            .map(|r| r.rung.max_video_kbps + r.rung.audio_kbps)
+            .sum();
+        let needed = (f64::from(kbps) * 1000.0 / 8.0 * seconds * 1.1) as u64;
+        if let Some(free) = crate::disk::free_bytes(&out) {
+            if free < needed {
+                return Outcome::infrastructure(format!(
+                    "not enough disk space for the encode: it needs about {}, and {}",
+                    crate::disk::mebibytes(needed),
+                    stage.disk.describe()
+                ));
+            }
+        }
+    }
     let (tools, codec, preset) = (
         stage.tools.clone(),
         stage.config.codec(),
@@ -101,7 +118,8 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
         let encoded = encode_ladder(&ladder, codec, &cancel, &mut on_progress)?;
 
         // The CID the upload must come back with, from the same bytes.
-        let expected_cid = tank_ipfs::folder_cid(&out_for_encode)
+        let expected_cid = super::upload::published(&out_for_encode)
+            .and_then(|entries| tank_ipfs::entries_cid(&entries).map_err(|e| e.to_string()))
             .map_err(|e| EncodeError::InvalidOutput(format!("cannot hash the HLS folder: {e}")))?;
         Ok::<_, EncodeError>((encoded, expected_cid, last.map(|(_, latest)| latest)))
     })
@@ -124,9 +142,25 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
             Outcome::Done(outputs)
         }
         Err(EncodeError::Cancelled) if stage.cancel.load(Ordering::Relaxed) => Outcome::Stopped,
-        Err(e) if e.is_bad_input() => {
-            Outcome::bad_input(format!("cannot encode {}: {e}", stage.job.input))
+        Err(e) => {
+            let disk_full = e.is_disk_full() || crate::disk::is_full(&out);
+            // A redo starts over: what a failed encode left only takes space
+            // (all of it, when the disk filled up).
+            if let Err(removed) = std::fs::remove_dir_all(&out) {
+                if removed.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(dir = %out.display(), %removed, "cannot remove a failed encode's output");
+                }
+            }
+            if disk_full {
+                Outcome::infrastructure(format!(
+                    "the disk is full: {e} ({} now that the partial output was removed)",
+                    stage.disk.describe()
+                ))
+            } else if e.is_bad_input() {
+                Outcome::bad_input(format!("cannot encode {}: {e}", stage.job.input))
+            } else {
+                Outcome::infrastructure(e)
+            }
         }
-        Err(e) => Outcome::infrastructure(e),
     }
 }

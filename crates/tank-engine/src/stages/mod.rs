@@ -27,6 +27,8 @@ pub(crate) struct Stage<'a> {
     /// In work order, the local node's address as it is now.
     pub nodes: Vec<Node>,
     pub tools: &'a Tools,
+    /// The data directory's disk, for what a full one says.
+    pub disk: &'a crate::disk::Disk,
     pub store: &'a Store,
     pub events: &'a Events,
     pub recorder: Recorder,

@@ -119,7 +119,8 @@ pub(crate) async fn put_folder(
     stage
         .recorder
         .call(node, "add", attempt, async {
-            let got = kubo.add_folder(folder, limits).await?;
+            let entries = published_entries(folder).await?;
+            let got = kubo.add_entries(entries, limits).await?;
             if got == expected {
                 Ok(())
             } else {
@@ -130,4 +131,23 @@ pub(crate) async fn put_folder(
             }
         })
         .await
+}
+
+/// What of the HLS folder is published: the files its playlists name,
+/// whatever else was put there since (a file manager's `.DS_Store`).
+async fn published_entries(folder: &Path) -> Result<Vec<tank_ipfs::FolderEntry>, StepError> {
+    let folder = folder.to_owned();
+    tokio::task::spawn_blocking(move || published(&folder))
+        .await
+        .expect("listing a folder does not panic")
+        .map_err(StepError::Skipped)
+}
+
+/// [`published_entries`], blocking: also what the expected CID is
+/// computed from when the encode ends.
+pub(crate) fn published(folder: &Path) -> Result<Vec<tank_ipfs::FolderEntry>, String> {
+    let files =
+        tank_media::hls_files(folder).map_err(|e| format!("the HLS folder cannot be read: {e}"))?;
+    let entries = tank_ipfs::list_folder(folder).map_err(|e| e.to_string())?;
+    Ok(tank_ipfs::only_entries(entries, &files))
 }
