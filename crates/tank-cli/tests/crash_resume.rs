@@ -201,3 +201,135 @@ async fn parked_work_survives_a_daemon_crash() {
     assert_eq!(replica_nodes(&report).len(), 2);
     assert_eq!(stop_gracefully(&mut daemon).await, 0);
 }
+
+/// Files under `hls` that no playlist names (a segment of an encode that
+/// was killed and not cleaned up, say).
+fn strays(hls: &std::path::Path) -> Vec<String> {
+    let mut named = std::collections::BTreeSet::from(["manifest.m3u8".to_owned()]);
+    let master = std::fs::read_to_string(hls.join("manifest.m3u8")).unwrap();
+    for media in master
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let rung = media.split('/').next().unwrap();
+        named.insert(media.to_owned());
+        let playlist = std::fs::read_to_string(hls.join(media)).unwrap();
+        for segment in playlist
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            named.insert(format!("{rung}/{segment}"));
+        }
+    }
+    let mut found = Vec::new();
+    for rung in std::fs::read_dir(hls).unwrap() {
+        let rung = rung.unwrap().path();
+        let files: Vec<std::path::PathBuf> = if rung.is_dir() {
+            std::fs::read_dir(&rung)
+                .unwrap()
+                .map(|f| f.unwrap().path())
+                .collect()
+        } else {
+            vec![rung]
+        };
+        for file in files {
+            let relative = file
+                .strip_prefix(hls)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if !named.contains(&relative) {
+                found.push(relative);
+            }
+        }
+    }
+    found
+}
+
+async fn newest_job(world: &World) -> Option<u64> {
+    let jobs = world.tank(&["jobs", "--json"]).await.json();
+    jobs.as_array()?
+        .iter()
+        .filter_map(|j| j["id"].as_u64())
+        .max()
+}
+
+#[tokio::test]
+async fn killed_at_twenty_random_points_of_encode_and_resume_every_job_ends_done_and_exact() {
+    let world = World::with_nodes(2).await;
+    let seed = fastrand::u64(..);
+    let mut random = fastrand::Rng::with_seed(seed);
+    // x264's `medium` keeps each encode busy for a few seconds: long
+    // enough for most kill points to land inside a stage.
+    world.edit_config("preset = \"ultrafast\"", "preset = \"medium\"");
+    let clip = world.clip("clip.mp4", Clip::new(1280, 720, 6.0));
+    let mut kills = 0;
+    for round in 1..=10u64 {
+        let before = newest_job(&world).await;
+        // One kill in `tank encode`, one in the `tank resume` after it.
+        let mut encode = world
+            .tank_command(&["encode", clip.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        for stage in ["encode", "resume"] {
+            let at = Duration::from_millis(random.u64(100..3000));
+            let mut tank = match stage {
+                "encode" => encode,
+                _ => world
+                    .tank_command(&["resume"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            };
+            tokio::select! {
+                _ = tank.wait() => {}
+                _ = tokio::time::sleep(at) => {
+                    tank.start_kill().unwrap();
+                    tank.wait().await.unwrap();
+                    kills += 1;
+                }
+            }
+            encode = tank;
+        }
+        let Some(id) = newest_job(&world).await.filter(|id| Some(*id) != before) else {
+            continue; // killed before the job was submitted: nothing to lose
+        };
+        let job_dir = world
+            .data_dir()
+            .canonicalize()
+            .unwrap()
+            .join(format!("jobs/{id}"));
+        wait_until_no_process_mentions(&job_dir).await;
+        let resumed = world.tank(&["resume", "--json"]).await;
+        assert_eq!(
+            resumed.code, 0,
+            "seed {seed}, round {round}: {}",
+            resumed.stderr
+        );
+
+        let report = world.tank(&["job", &id.to_string(), "--json"]).await.json();
+        assert_eq!(
+            report["state"], "done",
+            "seed {seed}, round {round}: {report:#}"
+        );
+        let hls = job_dir.join("hls");
+        assert_eq!(
+            strays(&hls),
+            Vec::<String>::new(),
+            "seed {seed}, round {round}"
+        );
+        let cid = report["cid"].as_str().unwrap();
+        assert_eq!(
+            world.node("supernode").kubo_hash(&hls).await,
+            cid,
+            "seed {seed}, round {round}: the CID is kubo's for the folder"
+        );
+    }
+    assert!(
+        kills >= 10,
+        "seed {seed}: only {kills} of the 20 points came before the end"
+    );
+}

@@ -33,6 +33,12 @@ pub(crate) const TABLES: &str = r#"
 /// Replicas keyed by node and peer: a cluster's peers were one text
 /// (`cluster/peer`); now the peer has its own column (`''` for none, so that
 /// it can be part of the key).
+/// Failed calls are counted by time every minute (failure spikes): an index,
+/// so the count reads the window, not every attempt ever made.
+pub(crate) const ATTEMPTS_BY_TIME: &str = r#"
+    CREATE INDEX attempts_by_time ON attempts(started_at);
+"#;
+
 pub(crate) const REPLICAS_BY_PEER: &str = r#"
     CREATE TABLE replicas_by_peer (
         job_id       INTEGER NOT NULL REFERENCES jobs(id),

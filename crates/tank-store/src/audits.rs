@@ -102,20 +102,34 @@ impl Store {
     /// Failed attempts since `since`, split into verification failures
     /// (pin/ls, dag/stat, cat, gateway) and the rest.
     pub fn failure_counts(&self, since: i64) -> Result<(u32, u32), StoreError> {
-        Ok(self.conn().query_row(
-            "SELECT
-                COALESCE(SUM(CASE WHEN op IN ('pin/ls', 'dag/stat', 'cat', 'gateway') THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN op NOT IN ('pin/ls', 'dag/stat', 'cat', 'gateway') THEN 1 ELSE 0 END), 0)
-             FROM attempts WHERE ok = 0 AND started_at >= ?1",
-            [since],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?)
+        Ok(self
+            .conn()
+            .query_row(FAILURE_COUNTS, [since], |r| Ok((r.get(0)?, r.get(1)?)))?)
     }
 }
+
+const FAILURE_COUNTS: &str = "SELECT
+        COALESCE(SUM(CASE WHEN op IN ('pin/ls', 'dag/stat', 'cat', 'gateway') THEN 1 ELSE 0 END), 0),
+        COALESCE(SUM(CASE WHEN op NOT IN ('pin/ls', 'dag/stat', 'cat', 'gateway') THEN 1 ELSE 0 END), 0)
+     FROM attempts WHERE ok = 0 AND started_at >= ?1";
 
 #[cfg(test)]
 mod tests {
     use crate::temporary;
+
+    #[test]
+    fn counting_failure_spikes_reads_only_the_window() {
+        let (_dir, store) = temporary();
+        let plan: String = store
+            .conn()
+            .query_row(
+                &format!("EXPLAIN QUERY PLAN {}", super::FAILURE_COUNTS),
+                [0],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("USING INDEX attempts_by_time"), "{plan}");
+    }
 
     #[test]
     fn an_alert_is_sent_at_most_once_per_interval() {

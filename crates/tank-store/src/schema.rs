@@ -18,6 +18,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[attempts::REPLICAS_BY_PEER, audits::AUDITS_BY_PEER],
     &[embed::TABLES],
     &[jobs::RULES],
+    &[attempts::ATTEMPTS_BY_TIME],
 ];
 
 /// Runs the versions `conn` has not run yet, in one transaction.
