@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-bash scripts/setup.sh
+bash scripts/setup.sh --demo
 echo "[demo] building tank"
 cargo build --quiet --locked -p tank-cli
 tank="$root/target/debug/tank"

@@ -27,6 +27,8 @@ fn typescript() -> String {
         tank_model::AuditOutcome::decl(&cfg),
         tank_model::JobEvent::decl(&cfg),
         tank_model::JobLogLine::decl(&cfg),
+        tank_model::DiskUsage::decl(&cfg),
+        tank_model::JobFolderSize::decl(&cfg),
         tank_model::LogTone::decl(&cfg),
         tank_media::EncodeProgress::decl(&cfg),
         tank_media::Rendition::decl(&cfg),

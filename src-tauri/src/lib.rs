@@ -71,6 +71,7 @@ pub fn run() {
             commands::app::watch_events,
             commands::jobs::list_jobs,
             commands::jobs::job_report,
+            commands::jobs::disk_usage,
             commands::jobs::add_jobs,
             commands::jobs::pause_job,
             commands::jobs::resume_job,

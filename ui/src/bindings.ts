@@ -121,6 +121,18 @@ export type JobLogLine = {
  */
 at: string, text: string, tone: LogTone, };
 
+export type DiskUsage = { 
+/**
+ * Every job's folder, by job (jobs whose folder is gone are left out).
+ */
+jobs: Array<JobFolderSize>, total_bytes: number, 
+/**
+ * Free on the disk holding the data directory, when the OS says.
+ */
+free_bytes: number | null, };
+
+export type JobFolderSize = { job: number, bytes: number, };
+
 export type LogTone = "info" | "ok" | "error";
 
 export type EncodeProgress = { 

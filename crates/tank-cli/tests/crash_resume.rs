@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use common::{replica_nodes, stop_gracefully, World};
 use serde_json::Value;
 use tank_testkit::clip::Clip;
+use tank_testkit::http::{FileServer, Serving};
 
 /// `tank encode` of a 12 s clip with a slow x264 preset, which keeps FFmpeg
 /// busy long enough to be interrupted.
@@ -106,6 +107,90 @@ async fn killed_while_encoding_the_job_resumes_and_finishes() {
             .len(),
         1
     );
+}
+
+#[tokio::test]
+async fn killed_mid_download_each_piece_resumes_from_what_it_had_on_disk() {
+    let world = World::with_nodes(1).await;
+    world.write_config("[jobs]\nkeep_source = true\n[downloads]\nconnections = 3\n");
+    let served = tempfile::tempdir().unwrap();
+    let clip = Clip::new(854, 480, 10.0).write(served.path(), "talk.mp4");
+    let original = std::fs::read(&clip).unwrap();
+    // Three pieces of about 1.2 MB, each sent at 400 KB/s: about 3 s.
+    let serving = Serving {
+        bytes_per_second: Some(400_000),
+        ..Serving::default()
+    };
+    let server = FileServer::serve_with(served.path().to_owned(), serving).await;
+    let url = server.url("talk.mp4");
+    let mut tank = world
+        .tank_command(&["encode", url.as_str()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // Each piece records its progress once 1 MiB of it is on disk.
+    let manifest = world.data_dir().join("jobs/1/source/talk.pieces");
+    let recorded = loop {
+        let pieces: Option<Value> = std::fs::read(&manifest)
+            .ok()
+            .and_then(|m| serde_json::from_slice(&m).ok());
+        if let Some(pieces) = pieces.filter(|m| {
+            m["pieces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["done"].as_u64().unwrap() > 0)
+        }) {
+            break pieces;
+        }
+        assert!(
+            tank.try_wait().unwrap().is_none(),
+            "tank ended before the kill"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    tank.start_kill().unwrap();
+    tank.wait().await.unwrap();
+    let before = server.ranges().len();
+
+    let resumed = world.tank(&["resume", "--json"]).await;
+
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    let report = resumed.json();
+    assert_eq!(report["state"], "done");
+    let mut asked: Vec<String> = server.ranges()[before..]
+        .iter()
+        .map(|r| r.clone().expect("a range request"))
+        .collect();
+    asked.sort_by_key(|r| r.len());
+    let mut resumed_from: Vec<u64> = asked
+        .iter()
+        .map(|r| {
+            r["bytes=".len()..]
+                .split('-')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    resumed_from.sort();
+    let mut expected: Vec<u64> = recorded["pieces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["start"].as_u64().unwrap() + p["done"].as_u64().unwrap())
+        .collect();
+    expected.sort();
+    // A piece may have recorded more after the manifest was read.
+    assert_eq!(resumed_from.len(), 3, "{asked:?}");
+    for (from, at_least) in resumed_from.iter().zip(&expected) {
+        assert!(from >= at_least, "{asked:?} resumes {recorded}");
+    }
+    let source = world.data_dir().join("jobs/1/source/talk.mp4");
+    assert!(std::fs::read(source).unwrap() == original, "byte for byte");
+    assert!(!manifest.exists(), "the manifest is gone once complete");
 }
 
 #[tokio::test]

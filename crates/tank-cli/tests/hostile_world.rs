@@ -100,7 +100,7 @@ async fn a_web_page_given_as_a_url_is_refused_naming_the_url() {
     assert_eq!(
         report["error"],
         format!(
-            "cannot download {typed}: the server answered with a web page (text/html; charset=utf-8), not a video"
+            "cannot download {typed}: the server answered with a web page (text/html), not a video"
         )
     );
 
@@ -700,5 +700,145 @@ async fn files_a_file_manager_adds_to_the_hls_folder_are_never_published() {
     assert!(
         hls.join(".DS_Store").exists(),
         "the operator's file is left alone"
+    );
+}
+
+#[tokio::test]
+async fn a_segment_truncated_before_the_upload_is_encoded_again_once_and_the_job_ends_done() {
+    let world = World::with_nodes(1).await;
+    // The first add fails, so the job waits 3 s in `uploading` before it
+    // tries again: long enough to truncate a segment, as a power cut or
+    // a careless script would.
+    world
+        .node("supernode")
+        .fault(serde_json::json!({"op": "add", "action": "fail", "count": 1, "message": "busy"}))
+        .await;
+    world.edit_config("retries = 0\n", "retries = 1\nretry_backoff = [\"3s\"]\n");
+    let clip = world.short_clip();
+    let args = ["encode", clip.to_str().unwrap(), "--json"];
+    let encode = world.tank(&args);
+    let segment = world.data_dir().join("jobs/1/hls/720p/720p_0.ts");
+    let damage = async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        // Until job 1 exists and uploads.
+        let uploading = || async {
+            let run = world.tank(&["job", "1", "--json"]).await;
+            serde_json::from_str::<Value>(&run.stdout).is_ok_and(|r| r["state"] == "uploading")
+        };
+        while !uploading().await {
+            assert!(std::time::Instant::now() < deadline, "never uploading");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&segment)
+            .unwrap();
+        file.set_len(1000).unwrap();
+    };
+
+    let (run, ()) = tokio::join!(encode, damage);
+
+    let report = run.json();
+    assert_eq!(run.code, 0, "{report:#}");
+    assert_eq!(report["state"], "done");
+    let history = report["history"].as_array().unwrap();
+    let encodes = history.iter().filter(|h| h["state"] == "encoding").count();
+    assert_eq!(encodes, 2, "encoded once more: {history:#?}");
+    assert!(
+        history.iter().any(|h| h["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("720p/720p_0.ts is 1000 bytes"))),
+        "the job's log says why: {history:#?}"
+    );
+    let cid = report["cid"].as_str().unwrap();
+    let published = world
+        .node("supernode")
+        .cat(&format!("{cid}/720p/720p_0.ts"))
+        .await
+        .unwrap();
+    assert_eq!(
+        published.len() as u64,
+        std::fs::metadata(&segment).unwrap().len()
+    );
+    assert!(published.len() > 1000, "the segment was made again");
+}
+
+/// Polls `tank job <id> --json` until `done(report)` (60 s at most).
+async fn wait_for_job(world: &World, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let report = world.tank(&["job", id, "--json"]).await.json();
+        if done(&report) {
+            return report;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} never happened: {report:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_failed_jobs_folder_is_deleted_after_keep_failed_for_and_its_retry_starts_over() {
+    let world = World::with_nodes(1).await;
+    world.edit_config("retries = 0\n", "retries = 0\nkeep_failed_for = \"2s\"\n");
+    world.node("supernode").refuse_connections().await;
+    let clip = world.short_clip();
+    let (code, failed) = world.encode(&clip).await;
+    assert_eq!(
+        (code, &failed["state"]),
+        (1, &Value::from("failed")),
+        "{failed:#}"
+    );
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("no node could take the upload"),
+        "{error}"
+    );
+    let hls = world.data_dir().join("jobs/1/hls");
+    assert!(
+        hls.join("manifest.m3u8").exists(),
+        "the encode is kept at first"
+    );
+
+    let mut daemon = world.start_daemon();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while hls.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the folder was never deleted"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    world.node("supernode").accept_connections().await;
+    let retry = world.tank(&["retry", "1"]).await;
+    assert_eq!(retry.code, 0, "{}", retry.stderr);
+    let done = wait_for_job(&world, "1", "the retried job ending", |r| {
+        r["state"] == "done" || r["state"] == "failed"
+    })
+    .await;
+    daemon.kill().await.unwrap();
+
+    assert_eq!(done["state"], "done", "{done:#}");
+    let states: Vec<&str> = done["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap())
+        .collect();
+    let retried = states.iter().rposition(|s| *s == "failed").unwrap();
+    assert_eq!(
+        states[retried + 1..],
+        [
+            "queued",
+            "probing",
+            "encoding",
+            "uploading",
+            "pinning",
+            "verifying",
+            "done"
+        ],
+        "started over from its input: {states:?}"
     );
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use common::World;
 use serde_json::Value;
 use tank_testkit::clip::{audio_only, Clip};
-use tank_testkit::http::FileServer;
+use tank_testkit::http::{FileServer, Ranges, Serving};
 
 /// A bad input: the job exists, failed, not retryable, nothing uploaded
 /// (the only calls recorded are downloads).
@@ -208,6 +208,182 @@ async fn an_interrupted_download_resumes_where_it_broke_off() {
         "{downloads:?}"
     );
     assert_eq!(downloads[1]["ok"], true);
+}
+
+/// A clip of about 3.7 MB: three pieces of at least 1 MiB.
+fn large_clip(dir: &Path) -> (std::path::PathBuf, u64) {
+    let clip = Clip::new(854, 480, 10.0).write(dir, "talk.mp4");
+    let size = std::fs::metadata(&clip).unwrap().len();
+    assert!(
+        size >= 3 << 20,
+        "the clip makes three pieces ({size} bytes)"
+    );
+    (clip, size)
+}
+
+/// The downloaded source, kept by `[jobs] keep_source = true`.
+fn downloaded(report: &Value) -> Vec<u8> {
+    let hls = Path::new(report["output_dir"].as_str().unwrap());
+    std::fs::read(hls.parent().unwrap().join("source/talk.mp4")).unwrap()
+}
+
+#[tokio::test]
+async fn a_large_download_from_a_server_that_takes_ranges_comes_in_pieces_over_several_connections()
+{
+    let world = World::with_nodes(1).await;
+    world.write_config(
+        "[jobs]
+keep_source = true
+[downloads]
+connections = 3
+",
+    );
+    let served = tempfile::tempdir().unwrap();
+    let (clip, size) = large_clip(served.path());
+    let server = FileServer::serve(served.path().to_owned()).await;
+
+    let (code, report) = world
+        .encode(Path::new(server.url("talk.mp4").as_str()))
+        .await;
+
+    assert_eq!(code, 0, "{report:#}");
+    let third = size.div_ceil(3);
+    let mut ranges = server.ranges();
+    ranges.sort();
+    assert_eq!(
+        ranges,
+        [
+            None,
+            Some(format!("bytes={third}-{}", 2 * third - 1)),
+            Some(format!("bytes={}-{}", 2 * third, size - 1)),
+        ],
+        "the first answer gave the first piece; the others came at once"
+    );
+    assert!(
+        downloaded(&report) == std::fs::read(&clip).unwrap(),
+        "byte for byte"
+    );
+}
+
+#[tokio::test]
+async fn a_piece_that_breaks_off_resumes_on_its_own_and_the_others_are_not_fetched_again() {
+    let world = World::with_nodes(1).await;
+    world.write_config(
+        "[jobs]
+keep_source = true
+[downloads]
+connections = 3
+",
+    );
+    let served = tempfile::tempdir().unwrap();
+    let (clip, size) = large_clip(served.path());
+    // The first answer (the whole file, of which the first piece is read)
+    // breaks off half way through that piece.
+    let cut = 600_000;
+    let server = FileServer::serve_cutting(served.path().to_owned(), Some(cut)).await;
+
+    let (code, report) = world
+        .encode(Path::new(server.url("talk.mp4").as_str()))
+        .await;
+
+    assert_eq!(code, 0, "{report:#}");
+    let third = size.div_ceil(3);
+    let ranges = server.ranges();
+    assert_eq!(ranges.len(), 4, "{ranges:?}");
+    assert_eq!(
+        ranges[3],
+        Some(format!("bytes={cut}-{}", third - 1)),
+        "the second try asked for the rest of the first piece only"
+    );
+    let downloads: Vec<&Value> = report["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["op"] == "download")
+        .collect();
+    assert_eq!(downloads.len(), 2, "{downloads:?}");
+    assert!(
+        downloads[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("broke off"),
+        "{downloads:?}"
+    );
+    assert!(
+        downloaded(&report) == std::fs::read(&clip).unwrap(),
+        "byte for byte"
+    );
+}
+
+#[tokio::test]
+async fn a_server_without_ranges_is_downloaded_in_one_stream() {
+    let world = World::with_nodes(1).await;
+    world.write_config(
+        "[jobs]
+keep_source = true
+",
+    );
+    let served = tempfile::tempdir().unwrap();
+    let (clip, _) = large_clip(served.path());
+    let serving = Serving {
+        ranges: Ranges::Unsupported,
+        ..Serving::default()
+    };
+    let server = FileServer::serve_with(served.path().to_owned(), serving).await;
+
+    let (code, report) = world
+        .encode(Path::new(server.url("talk.mp4").as_str()))
+        .await;
+
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(server.ranges(), [None], "one request");
+    assert!(
+        downloaded(&report) == std::fs::read(&clip).unwrap(),
+        "byte for byte"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_claims_ranges_and_ignores_them_is_asked_again_in_one_stream() {
+    let world = World::with_nodes(1).await;
+    world.write_config("[jobs]\nkeep_source = true\n");
+    let served = tempfile::tempdir().unwrap();
+    let (clip, _) = large_clip(served.path());
+    let serving = Serving {
+        ranges: Ranges::Claimed,
+        ..Serving::default()
+    };
+    let server = FileServer::serve_with(served.path().to_owned(), serving).await;
+
+    let (code, report) = world
+        .encode(Path::new(server.url("talk.mp4").as_str()))
+        .await;
+
+    assert_eq!(code, 0, "{report:#}");
+    let downloads: Vec<&Value> = report["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["op"] == "download")
+        .collect();
+    assert_eq!(downloads.len(), 2, "{downloads:?}");
+    assert!(
+        downloads[0]["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("the server does not keep to ranges: it answered a range request with the whole file; trying again in one stream"),
+        "{downloads:?}"
+    );
+    let ranges = server.ranges();
+    assert_eq!(
+        ranges.last(),
+        Some(&None),
+        "the last request is one stream: {ranges:?}"
+    );
+    assert!(
+        downloaded(&report) == std::fs::read(&clip).unwrap(),
+        "byte for byte"
+    );
 }
 
 #[tokio::test]

@@ -18,6 +18,11 @@ pub struct DownloadsConfig {
     pub gateways: Vec<Url>,
     /// Tries per source; an interrupted download resumes where it broke off.
     pub attempts: u32,
+    /// Connections one large download is split over when the server
+    /// takes ranges, each fetching its own part (at least 1 MiB): across
+    /// continents each TCP connection gets only so much bandwidth. 1
+    /// downloads in one stream.
+    pub connections: u32,
     /// How long a connection to a source may take.
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
@@ -45,6 +50,7 @@ impl Default for DownloadsConfig {
                 .map(|u| Url::parse(u).expect("valid URL"))
                 .collect(),
             attempts: 3,
+            connections: 8,
             connect_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(30),
             min_average_speed: 64 * 1024,
@@ -85,6 +91,11 @@ pub struct JobsConfig {
     pub retries: u32,
     /// The waits before those tries; the last repeats.
     pub retry_backoff: Vec<Serde<Duration>>,
+    /// How long the folders of failed and cancelled jobs (a partial
+    /// download or encode) are kept, e.g. `"7d"`. Then they are deleted,
+    /// and a `tank retry` of a failed job starts over from its input.
+    #[serde(with = "humantime_serde")]
+    pub keep_failed_for: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -303,6 +314,7 @@ impl Default for JobsConfig {
             retry_backoff: [10, 30, 60, 120]
                 .map(|s| Duration::from_secs(s).into())
                 .to_vec(),
+            keep_failed_for: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

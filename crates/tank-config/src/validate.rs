@@ -157,6 +157,9 @@ impl Config {
         if self.downloads.attempts == 0 {
             return fail("[downloads] attempts must be at least 1".into());
         }
+        if self.downloads.connections == 0 {
+            return fail("[downloads] connections must be at least 1".into());
+        }
         if self.local_node.restart_backoff.is_empty() {
             return fail("[local_node] restart_backoff needs at least one wait".into());
         }
@@ -181,6 +184,7 @@ impl Config {
             (&self.jobs, &self.pinning, &self.health, &self.local_node);
         let mut waits = vec![
             ("[jobs] download_stall_timeout", jobs.download_stall_timeout),
+            ("[jobs] keep_failed_for", jobs.keep_failed_for),
             (
                 "[downloads] connect_timeout",
                 self.downloads.connect_timeout,

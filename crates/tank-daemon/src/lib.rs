@@ -7,6 +7,8 @@
 //! - the health monitor (`health.rs`) and alerts (`alerts.rs`): nodes
 //!   probed with hysteresis; down, recovered and spikes sent to webhooks;
 //! - audits (`audits.rs`) of finished jobs' replicas;
+//! - the folder sweep (`folder_sweep.rs`): failed and cancelled jobs'
+//!   folders deleted after `[jobs] keep_failed_for`;
 //! - watch folders (`watch_folders.rs`): new videos queued;
 //! - the local node (`local_node.rs`): the operator's switch, supervision,
 //!   its history and alerts;
@@ -37,6 +39,7 @@ mod alerts;
 mod audits;
 mod embed;
 mod error;
+mod folder_sweep;
 mod gateway;
 mod health;
 mod job_progress;
@@ -212,11 +215,15 @@ impl Daemon {
                 let alerts = alerts.clone();
                 async move { alerts.check_spikes().await }
             }),
+            every(&stop, folder_sweep::interval(engine), {
+                let engine = engine.clone();
+                move || folder_sweep::round(engine.clone())
+            }),
         ];
         tracing::info!(
             gateway = gateway.is_some(),
             embed = embed_task.is_some(),
-            "daemon running: scheduler, health monitor, audits, alerts"
+            "daemon running: scheduler, health monitor, audits, alerts, folder sweep"
         );
         let why = shutdown.await;
         stop.cancel();

@@ -3,6 +3,7 @@
 //! to running jobs is `engine/controls.rs`.
 
 mod controls;
+mod job_folders;
 mod lifecycle;
 
 use std::path::{Path, PathBuf};
@@ -66,11 +67,12 @@ impl Engine {
         };
         std::fs::create_dir_all(data_dir).map_err(dir_err(data_dir))?;
         let data_dir = std::fs::canonicalize(data_dir).map_err(dir_err(data_dir))?;
-        let jobs_root = config
-            .jobs
-            .work_dir
-            .clone()
-            .unwrap_or_else(|| data_dir.join("jobs"));
+        let jobs_root = match &config.jobs.work_dir {
+            // Shared by several data dirs, perhaps (`TEMP_DIR`): each keeps
+            // its job folders apart, or two jobs 1 would share one.
+            Some(shared) => shared.join(data_dir_id(&data_dir).map_err(dir_err(&data_dir))?),
+            None => data_dir.join("jobs"),
+        };
         std::fs::create_dir_all(&jobs_root).map_err(dir_err(&jobs_root))?;
         let jobs_root = std::fs::canonicalize(&jobs_root).map_err(dir_err(&jobs_root))?;
         let disk = Disk::of(&data_dir);
@@ -415,9 +417,68 @@ fn delete_folder(id: JobId, dir: &Path, deleted: &str) {
     }
 }
 
+/// The name a data dir's job folders go under in a shared `work_dir`:
+/// made once, at random, and kept in the data dir (`work-dir-name`), so it
+/// stays the same when the data dir moves.
+fn data_dir_id(data_dir: &Path) -> std::io::Result<String> {
+    let file = data_dir.join("work-dir-name");
+    match std::fs::read_to_string(&file) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let id = format!("data-{:016x}", fastrand::u64(..));
+    // Written whole or not at all: a crash never leaves half a name. If
+    // another process named it first, its name is the one.
+    let partial = tempfile::NamedTempFile::new_in(data_dir)?;
+    std::fs::write(partial.path(), &id)?;
+    partial.as_file().sync_all()?;
+    match partial.persist_noclobber(&file) {
+        Ok(_) => Ok(id),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(&file)?.trim().to_owned())
+        }
+        Err(e) => Err(e.error),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use tank_config::Config;
+
+    use super::Engine;
     use crate::test_support::engine_with_job;
+
+    #[test]
+    fn two_data_dirs_sharing_a_work_dir_never_share_a_job_folder() {
+        let shared = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.jobs.work_dir = Some(shared.path().to_owned());
+        let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let folder_of_job_1 = |data_dir: &std::path::Path| {
+            let engine = Engine::open(config.clone(), data_dir).unwrap();
+            let id = engine
+                .store()
+                .create_job("/videos/talk.mp4", engine.jobs_root())
+                .unwrap();
+            assert_eq!(id, 1);
+            (
+                engine.jobs_root().to_owned(),
+                engine.store().job(id).unwrap().work_dir,
+            )
+        };
+
+        let (root_one, job_one) = folder_of_job_1(one.path());
+        let (root_two, job_two) = folder_of_job_1(two.path());
+
+        assert_ne!(job_one, job_two);
+        let shared = std::fs::canonicalize(shared.path()).unwrap();
+        assert!(root_one.starts_with(&shared) && root_two.starts_with(&shared));
+        // Opened again, a data dir finds its folders where it left them.
+        let again = Engine::open(config.clone(), one.path()).unwrap();
+        assert_eq!(again.jobs_root(), root_one);
+    }
 
     #[test]
     fn the_log_file_is_written_in_the_jobs_folder_with_every_line() {

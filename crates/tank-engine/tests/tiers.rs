@@ -217,3 +217,27 @@ async fn a_replica_counts_only_if_its_gateway_serves_the_manifest() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn a_primary_that_hangs_from_the_start_costs_one_timeout_and_is_never_asked_again() {
+    let world = World::with_nodes(3).await;
+    world
+        .node("supernode")
+        .fault(json!({"op": "*", "action": "hang"}))
+        .await;
+    let engine = open_engine(&world);
+
+    let report = encode(&engine, &world.short_clip()).await;
+
+    assert_eq!(report.state, JobState::Done, "{report:#?}");
+    assert_eq!(replica_nodes(&report), ["backup-1", "backup-2"]);
+    // Its `id` before the upload timed out; the pin stage then put it
+    // behind both backups, which made the quorum together.
+    let asked: Vec<(&str, bool)> = report
+        .attempts
+        .iter()
+        .filter(|a| a.node == "supernode")
+        .map(|a| (a.op.as_str(), a.ok))
+        .collect();
+    assert_eq!(asked, [("id", false)], "{:#?}", report.attempts);
+}

@@ -26,6 +26,6 @@ pub use encode::{
     Encoded, LadderJob, Rendition,
 };
 pub use ladder::{default_ladder, plan, PlannedRung, Rung};
-pub use playlist::{hls_files, MASTER_PLAYLIST, MEDIA_PLAYLIST};
+pub use playlist::{hls_changes, hls_files, hls_listing, HlsFile, MASTER_PLAYLIST, MEDIA_PLAYLIST};
 pub use probe::{probe, AudioInfo, ProbeError, SourceInfo, VideoInfo};
 pub use tools::Tools;

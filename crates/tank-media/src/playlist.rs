@@ -233,6 +233,57 @@ pub fn hls_files(out_dir: &Path) -> Result<BTreeSet<String>, EncodeError> {
     Ok(files)
 }
 
+/// One file of an encode's HLS folder, as the encode left it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HlsFile {
+    /// Relative to the folder, `/`-separated.
+    pub path: String,
+    pub bytes: u64,
+}
+
+/// The files of the HLS folder at `out_dir` ([`hls_files`]) with their
+/// sizes: what an encode records, to know later whether it is still there.
+pub fn hls_listing(out_dir: &Path) -> Result<Vec<HlsFile>, EncodeError> {
+    hls_files(out_dir)?
+        .into_iter()
+        .map(|path| {
+            let file = out_dir.join(&path);
+            let bytes = std::fs::metadata(&file).map_err(|e| io(&file, e))?.len();
+            Ok(HlsFile { path, bytes })
+        })
+        .collect()
+}
+
+/// How the HLS folder at `out_dir` differs from what its encode recorded
+/// (`recorded`, from [`hls_listing`]): the first file missing or of
+/// another size, or a playlist naming other files. `None` when it is as
+/// the encode left it. Files the playlists do not name are not looked at.
+pub fn hls_changes(out_dir: &Path, recorded: &[HlsFile]) -> Option<String> {
+    for file in recorded {
+        match std::fs::metadata(out_dir.join(&file.path)) {
+            Err(e) => return Some(format!("{} is gone ({e})", file.path)),
+            Ok(meta) if meta.len() != file.bytes => {
+                return Some(format!(
+                    "{} is {} bytes, and the encode wrote {}",
+                    file.path,
+                    meta.len(),
+                    file.bytes
+                ))
+            }
+            Ok(_) => {}
+        }
+    }
+    let named = match hls_files(out_dir) {
+        Ok(named) => named,
+        Err(e) => return Some(format!("its playlists cannot be read: {e}")),
+    };
+    let kept: BTreeSet<&str> = recorded.iter().map(|f| f.path.as_str()).collect();
+    named
+        .iter()
+        .find(|path| !kept.contains(path.as_str()))
+        .map(|path| format!("its playlists now name {path}, which the encode did not write"))
+}
+
 /// Flushes every file of the folder, and the folders themselves (where
 /// the OS allows opening one), to the disk.
 pub(crate) fn sync_folder(dir: &Path) -> Result<(), EncodeError> {
@@ -306,6 +357,56 @@ mod tests {
         assert!(fixed.contains(
             "#EXT-X-STREAM-INF:BANDWIDTH=1645600,RESOLUTION=854x480,CODECS=\"avc1.64001e,mp4a.40.2\"\n480p/index.m3u8"
         ));
+    }
+
+    /// An HLS folder with `MASTER`'s two rungs of two segments each.
+    fn hls_folder() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MASTER_PLAYLIST), MASTER).unwrap();
+        for rung in ["720p", "480p"] {
+            std::fs::create_dir(dir.path().join(rung)).unwrap();
+            let media = format!("#EXTM3U\n#EXTINF:6,\n{rung}_0.ts\n#EXTINF:6,\n{rung}_1.ts\n");
+            std::fs::write(dir.path().join(rung).join(MEDIA_PLAYLIST), media).unwrap();
+            for n in 0..2 {
+                std::fs::write(dir.path().join(format!("{rung}/{rung}_{n}.ts")), [0u8; 188])
+                    .unwrap();
+            }
+        }
+        dir
+    }
+
+    #[test]
+    fn a_folder_as_its_encode_left_it_has_no_changes_whatever_was_added_beside() {
+        let dir = hls_folder();
+        let recorded = hls_listing(dir.path()).unwrap();
+        assert_eq!(recorded.len(), 7, "{recorded:?}");
+        std::fs::write(dir.path().join(".DS_Store"), "finder").unwrap();
+
+        assert_eq!(hls_changes(dir.path(), &recorded), None);
+    }
+
+    #[test]
+    fn a_missing_or_resized_segment_or_a_rewritten_playlist_is_a_change_that_names_the_file() {
+        let dir = hls_folder();
+        let recorded = hls_listing(dir.path()).unwrap();
+        std::fs::remove_file(dir.path().join("480p/480p_1.ts")).unwrap();
+        let change = hls_changes(dir.path(), &recorded).unwrap();
+        assert!(change.starts_with("480p/480p_1.ts is gone"), "{change}");
+
+        let dir = hls_folder();
+        std::fs::write(dir.path().join("720p/720p_0.ts"), [0u8; 100]).unwrap();
+        let change = hls_changes(dir.path(), &recorded).unwrap();
+        assert_eq!(
+            change,
+            "720p/720p_0.ts is 100 bytes, and the encode wrote 188"
+        );
+
+        let dir = hls_folder();
+        let media = "#EXTM3U\n#EXTINF:6,\n720p_0.ts\n#EXTINF:6,\n720p_9.ts\n";
+        // Same length as the playlist the encode wrote.
+        std::fs::write(dir.path().join("720p").join(MEDIA_PLAYLIST), media).unwrap();
+        let change = hls_changes(dir.path(), &recorded).unwrap();
+        assert!(change.contains("720p/720p_9.ts"), "{change}");
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub use health::{HealthChange, HealthRow, HealthSample, HealthState};
 pub use job::{InputError, JobId, JobInput, JobRules};
 pub use log::{log_of, JobLogLine, LogTone};
 pub use report::{
-    Attempt, AttemptFilter, JobAttempt, JobReport, JobSummary, Replica, StateChange,
-    VerifiedReplica,
+    Attempt, AttemptFilter, DiskUsage, JobAttempt, JobFolderSize, JobReport, JobSummary, Replica,
+    StateChange, VerifiedReplica,
 };
 pub use state::JobState;

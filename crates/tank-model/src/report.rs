@@ -147,6 +147,25 @@ pub struct JobAttempt {
     pub attempt: Attempt,
 }
 
+/// What the job folders take on disk: each job's, the total, and what
+/// the disk has left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DiskUsage {
+    /// Every job's folder, by job (jobs whose folder is gone are left out).
+    pub jobs: Vec<JobFolderSize>,
+    pub total_bytes: u64,
+    /// Free on the disk holding the data directory, when the OS says.
+    pub free_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct JobFolderSize {
+    pub job: JobId,
+    pub bytes: u64,
+}
+
 /// A line of `tank jobs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

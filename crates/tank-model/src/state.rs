@@ -106,7 +106,9 @@ impl JobState {
     /// - pinning parks for want of replicas, and a parked job wakes to
     ///   pinning again;
     /// - a failed or parked job is retried, back to any working state (the
-    ///   stage it stopped in).
+    ///   stage it stopped in);
+    /// - an upload finds the HLS folder changed since its encode: encoding
+    ///   again (downloading first, when the source was deleted).
     pub fn can_move_to(self, to: JobState) -> bool {
         let retryable = matches!(self, JobState::Failed | JobState::AwaitingReplicas);
         match to {
@@ -114,6 +116,9 @@ impl JobState {
                 self.is_working() || self == JobState::AwaitingReplicas
             }
             JobState::AwaitingReplicas => self == JobState::Pinning,
+            // The HLS folder changed after its encode: it is made again,
+            // from a new download when the source is gone.
+            JobState::Encoding | JobState::Downloading if self == JobState::Uploading => true,
             _ if retryable && to.is_working() => true,
             _ => [true, false]
                 .into_iter()
@@ -177,6 +182,11 @@ mod tests {
         assert!(legal(AwaitingReplicas, Pinning), "a parked job wakes");
         assert!(legal(AwaitingReplicas, Failed), "a parked job expires");
         assert!(legal(Failed, Uploading) && legal(Failed, Queued), "retry");
+        assert!(
+            legal(Uploading, Encoding),
+            "a changed HLS folder is encoded again"
+        );
+        assert!(!legal(Pinning, Encoding) && !legal(Verifying, Uploading));
         assert!(
             !legal(Done, Queued) && !legal(Cancelled, Queued),
             "terminal"

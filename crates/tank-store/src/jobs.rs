@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use rusqlite::{params, params_from_iter, OptionalExtension, ToSql};
-use tank_media::{EncodeProgress, Rendition, SourceInfo};
+use tank_media::{EncodeProgress, HlsFile, Rendition, SourceInfo};
 use tank_model::{JobId, JobRules, JobState, JobSummary, Replica, StateChange};
 
 use crate::{now_ms, progress_column, rfc3339, state_column, Store, StoreError};
@@ -48,10 +48,21 @@ pub(crate) const PARKING: &str = r#"
     ALTER TABLE jobs ADD COLUMN parked_since INTEGER;
 "#;
 
-/// Paused by the operator: kept out of the scheduler until resumed.
 /// What a job's source limits its encode to (`tank_model::JobRules`).
 pub(crate) const RULES: &str = r#"
     ALTER TABLE jobs ADD COLUMN rules TEXT;
+"#;
+
+/// The files the encode wrote, with their sizes (`tank_media::HlsFile`),
+/// and whether the job was sent back to encode them again once.
+pub(crate) const OUTPUT_FILES: &str = r#"
+    ALTER TABLE jobs ADD COLUMN output_files TEXT;
+    ALTER TABLE jobs ADD COLUMN reencoded INTEGER NOT NULL DEFAULT 0;
+"#;
+
+/// When a failed or cancelled job's folder was deleted (`keep_failed_for`).
+pub(crate) const FOLDER_SWEPT: &str = r#"
+    ALTER TABLE jobs ADD COLUMN folder_swept_at INTEGER;
 "#;
 
 pub(crate) const PAUSED: &str = r#"
@@ -68,6 +79,11 @@ pub enum Field {
     OutputDir(String),
     Renditions(Vec<Rendition>),
     ExpectedCid(String),
+    /// The HLS folder's files as the encode wrote them.
+    OutputFiles(Vec<HlsFile>),
+    /// Sent back from `uploading` to encode again, because the folder
+    /// changed (cleared by an operator's retry).
+    Reencoded(bool),
     Cid(String),
     UploadedTo(String),
     /// The upload node's swarm addresses, asked right after the upload
@@ -102,6 +118,8 @@ impl Field {
             Field::OutputDir(v) => ("output_dir = ?", Value::Text(v.clone())),
             Field::Renditions(v) => ("renditions = ?", json(v)),
             Field::ExpectedCid(v) => ("expected_cid = ?", Value::Text(v.clone())),
+            Field::OutputFiles(v) => ("output_files = ?", json(v)),
+            Field::Reencoded(v) => ("reencoded = ?", Value::Integer(i64::from(*v))),
             Field::Cid(v) => ("cid = ?", Value::Text(v.clone())),
             Field::UploadedTo(v) => ("uploaded_to = ?", Value::Text(v.clone())),
             Field::SourceAddresses(v) => ("source_addresses = ?", json(v)),
@@ -148,6 +166,11 @@ pub struct JobRow {
     /// The rungs encoded, largest first (empty before encoding).
     pub renditions: Vec<Rendition>,
     pub expected_cid: Option<String>,
+    /// The HLS folder's files as the encode wrote them (empty before, and
+    /// for jobs encoded by versions that did not record them).
+    pub output_files: Vec<HlsFile>,
+    /// Sent back to encode again once since the last retry.
+    pub reencoded: bool,
     pub cid: Option<String>,
     pub uploaded_to: Option<String>,
     pub source_addresses: Vec<String>,
@@ -175,7 +198,7 @@ impl Store {
             .query_row(
                 "SELECT id, input, state, created_at, updated_at, work_dir, source_path, source_info, encoder,
                         output_dir, renditions, expected_cid, cid, uploaded_to, progress, error, retryable, failed_stage,
-                        source_addresses, paused, rules
+                        source_addresses, paused, rules, output_files, reencoded
                  FROM jobs WHERE id = ?1",
                 [id],
                 |r| {
@@ -203,6 +226,8 @@ impl Store {
                         source_addresses: json_column(r, 18)?.unwrap_or_default(),
                         paused: r.get(19)?,
                         rules: json_column(r, 20)?.unwrap_or_default(),
+                        output_files: json_column(r, 21)?.unwrap_or_default(),
+                        reencoded: r.get(22)?,
                     })
                 },
             )
@@ -219,6 +244,18 @@ impl Store {
         fields: &[Field],
     ) -> Result<(), StoreError> {
         self.transition_with(id, from, to, fields, None, None)
+    }
+
+    /// [`Store::transition`], with a note in the job's history saying why.
+    pub fn transition_noted(
+        &self,
+        id: JobId,
+        from: JobState,
+        to: JobState,
+        fields: &[Field],
+        note: &str,
+    ) -> Result<(), StoreError> {
+        self.transition_with(id, from, to, fields, None, Some(note))
     }
 
     /// Moves a job to `failed`, remembering the stage it failed in so a retry
@@ -312,6 +349,40 @@ impl Store {
     /// Ends a job as `cancelled`, from `from`, with the reason in its history.
     pub fn cancel(&self, id: JobId, from: JobState, reason: &str) -> Result<(), StoreError> {
         self.transition_with(id, from, JobState::Cancelled, &[], None, Some(reason))
+    }
+
+    /// Every job's folder, oldest job first.
+    pub fn job_folders(&self) -> Result<Vec<(JobId, String)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT id, work_dir FROM jobs ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The folders of jobs that failed or were cancelled before
+    /// `ended_before` (ms since the epoch), not deleted yet.
+    pub fn ended_job_folders(&self, ended_before: i64) -> Result<Vec<(JobId, String)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, work_dir FROM jobs
+             WHERE state IN ('failed', 'cancelled') AND updated_at < ?1 AND folder_swept_at IS NULL
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map([ended_before], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records that a failed or cancelled job's folder was deleted: a retry
+    /// of it now starts from its input. `false` when the job is neither
+    /// any more (retried meanwhile).
+    pub fn folder_swept(&self, id: JobId) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE jobs SET folder_swept_at = ?1,
+                 failed_stage = CASE state WHEN 'failed' THEN 'queued' ELSE failed_stage END
+             WHERE id = ?2 AND state IN ('failed', 'cancelled')",
+            params![now_ms(), id],
+        )?;
+        Ok(changed == 1)
     }
 
     /// Keeps a job out of the scheduler (or lets it back in).

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[embed::TABLES],
     &[jobs::RULES],
     &[attempts::ATTEMPTS_BY_TIME],
+    &[jobs::OUTPUT_FILES, jobs::FOLDER_SWEPT],
 ];
 
 /// Runs the versions `conn` has not run yet, in one transaction.

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use tank_model::{JobId, JobInput, JobLogLine, JobReport, JobSummary};
+use tank_model::{DiskUsage, JobId, JobInput, JobLogLine, JobReport, JobSummary};
 use tauri::State;
 use tauri_plugin_opener::OpenerExt;
 
@@ -19,6 +19,17 @@ pub fn list_jobs(runtime: State<'_, Runtime>) -> AppResult<Vec<JobSummary>> {
 #[tauri::command]
 pub fn job_report(runtime: State<'_, Runtime>, id: JobId) -> AppResult<JobReport> {
     Ok(runtime.engine()?.report(id)?)
+}
+
+/// What the job folders take on disk, and what the disk has left. Off the
+/// main thread: it walks every job folder.
+#[tauri::command]
+pub async fn disk_usage(runtime: State<'_, Runtime>) -> AppResult<DiskUsage> {
+    let engine = runtime.engine()?;
+    tauri::async_runtime::spawn_blocking(move || engine.disk_usage())
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Internal, format!("disk usage: {e}")))?
+        .map_err(AppError::from)
 }
 
 /// Queues files (dropped or picked) and URLs. Every input is checked

@@ -1,17 +1,63 @@
-//! Small HTTP/1.1 servers on loopback: a file server for inputs given as
-//! URLs (with `Range` support, and a mode that breaks off the first
-//! transfer), and a webhook sink that records what alerts post to it.
+//! Small HTTP servers on loopback, on axum: a file server for inputs given
+//! as URLs (tower-http's `ServeDir`, with `Range` support that can be
+//! turned off, a mode that breaks off the first transfer, and a
+//! per-connection bandwidth limit), and a webhook sink that records what
+//! alerts post to it.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{HeaderValue, ACCEPT_RANGES, RANGE};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use futures_util::StreamExt;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tower_http::services::ServeDir;
 use url::Url;
 
-/// Serves the files of a folder with `GET /<name>` (`Range` requests are
-/// answered 206; `.html` files as `text/html`); 404 for anything else. Stops when dropped.
+/// What a [`FileServer`] does with `Range` requests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Ranges {
+    /// Answers them (206) and says so (`Accept-Ranges: bytes`).
+    Honoured,
+    /// Ignores them, as servers without range support do: every answer is
+    /// the whole file.
+    Unsupported,
+    /// Says `Accept-Ranges: bytes`, but answers every request with the
+    /// whole file, as some misconfigured servers and proxies do.
+    Claimed,
+}
+
+/// How a [`FileServer`] answers.
+#[derive(Debug, Clone, Copy)]
+pub struct Serving {
+    pub ranges: Ranges,
+    /// The first answer announces its whole length and breaks off after
+    /// this many bytes, as a dropped connection does.
+    pub cut_first_after: Option<usize>,
+    /// Each answer (each connection) is sent at most this fast, in bytes a
+    /// second, as long-distance TCP limits each connection.
+    pub bytes_per_second: Option<u64>,
+}
+
+impl Default for Serving {
+    fn default() -> Self {
+        Serving {
+            ranges: Ranges::Honoured,
+            cut_first_after: None,
+            bytes_per_second: None,
+        }
+    }
+}
+
+/// Serves the files of a folder with `GET /<name>`, typed by their
+/// extension (`.html` as `text/html`); 404 for anything else. Stops when
+/// dropped.
 pub struct FileServer {
     pub base: Url,
     /// Each request's `Range` header, in order (`None`: none sent).
@@ -19,57 +65,36 @@ pub struct FileServer {
     task: tokio::task::JoinHandle<()>,
 }
 
+struct Shaping {
+    serving: Serving,
+    ranges: Arc<Mutex<Vec<Option<String>>>>,
+}
+
 impl FileServer {
     pub async fn serve(root: PathBuf) -> FileServer {
-        Self::serve_cutting(root, None).await
+        Self::serve_with(root, Serving::default()).await
     }
 
     /// Like [`Self::serve`], but the first answer announces the whole file
     /// and breaks off after `cut_after` bytes, as a dropped connection does.
     pub async fn serve_cutting(root: PathBuf, cut_after: Option<usize>) -> FileServer {
+        let serving = Serving {
+            cut_first_after: cut_after,
+            ..Serving::default()
+        };
+        Self::serve_with(root, serving).await
+    }
+
+    pub async fn serve_with(root: PathBuf, serving: Serving) -> FileServer {
         let ranges = Arc::new(Mutex::new(Vec::new()));
-        let seen = ranges.clone();
-        let (base, task) = serve(move |request| {
-            let first = {
-                let mut seen = seen.lock().unwrap();
-                seen.push(request.range.clone());
-                seen.len() == 1
-            };
-            let file = (!request.path.contains(".."))
-                .then(|| root.join(request.path.trim_start_matches('/')));
-            let Some(Ok(body)) = file.map(std::fs::read) else {
-                return Reply::status(404);
-            };
-            let start = request
-                .range
-                .as_deref()
-                .and_then(|r| r.strip_prefix("bytes="))
-                .and_then(|r| r.trim_end_matches('-').parse::<usize>().ok());
-            match start {
-                Some(start) if start < body.len() => Reply {
-                    status: 206,
-                    headers: vec![(
-                        "Content-Range".into(),
-                        format!("bytes {start}-{}/{}", body.len() - 1, body.len()),
-                    )],
-                    body: body[start..].to_vec(),
-                    cut_after: None,
-                },
-                _ => Reply {
-                    status: 200,
-                    // A web page says so, as web servers do; anything else
-                    // goes without a type.
-                    headers: if request.path.ends_with(".html") {
-                        vec![("Content-Type".into(), "text/html; charset=utf-8".into())]
-                    } else {
-                        vec![]
-                    },
-                    body,
-                    cut_after: cut_after.filter(|_| first),
-                },
-            }
-        })
-        .await;
+        let shaping = Arc::new(Shaping {
+            serving,
+            ranges: ranges.clone(),
+        });
+        let app = Router::new()
+            .fallback_service(ServeDir::new(root))
+            .layer(axum::middleware::from_fn_with_state(shaping, shape));
+        let (base, task) = serve(app).await;
         FileServer { base, ranges, task }
     }
 
@@ -89,6 +114,71 @@ impl Drop for FileServer {
     }
 }
 
+/// Records the request's range, and shapes the answer as [`Serving`] says.
+async fn shape(State(shaping): State<Arc<Shaping>>, mut request: Request, next: Next) -> Response {
+    let serving = shaping.serving;
+    let first = {
+        let mut seen = shaping.ranges.lock().unwrap();
+        seen.push(
+            request
+                .headers()
+                .get(RANGE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        );
+        seen.len() == 1
+    };
+    if serving.ranges != Ranges::Honoured {
+        request.headers_mut().remove(RANGE);
+    }
+    let mut response = next.run(request).await;
+    if serving.ranges == Ranges::Unsupported {
+        response.headers_mut().remove(ACCEPT_RANGES);
+    } else {
+        response
+            .headers_mut()
+            .insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    }
+    let cut = serving.cut_first_after.filter(|_| first);
+    if cut.is_none() && serving.bytes_per_second.is_none() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let mut left = cut.unwrap_or(usize::MAX);
+    let chunks = body.into_data_stream().flat_map(move |chunk| {
+        let chunk = match chunk {
+            Ok(mut chunk) if chunk.len() >= left => {
+                let _ = chunk.split_off(left);
+                left = 0;
+                vec![
+                    Ok(chunk),
+                    Err(std::io::Error::other("cut off (Serving::cut_first_after)")),
+                ]
+            }
+            Ok(chunk) => {
+                left -= chunk.len();
+                vec![Ok(chunk)]
+            }
+            Err(e) => vec![Err(std::io::Error::other(e))],
+        };
+        futures_util::stream::iter(chunk)
+    });
+    // Paced per chunk: each waits for the time its bytes take at the rate.
+    // The cut waits for hyper to send what came before it: an error drops
+    // the connection with whatever is still buffered.
+    let paced = chunks.then(move |chunk| async move {
+        match (&chunk, serving.bytes_per_second) {
+            (Ok(bytes), Some(rate)) => {
+                tokio::time::sleep(Duration::from_secs_f64(bytes.len() as f64 / rate as f64)).await
+            }
+            (Err(_), _) => tokio::time::sleep(Duration::from_millis(300)).await,
+            (Ok(_), None) => {}
+        }
+        chunk
+    });
+    Response::from_parts(parts, Body::from_stream(paced))
+}
+
 /// Accepts `POST`s and keeps their JSON bodies, answering 204.
 pub struct WebhookSink {
     pub url: Url,
@@ -99,14 +189,10 @@ pub struct WebhookSink {
 impl WebhookSink {
     pub async fn start() -> WebhookSink {
         let received = Arc::new(Mutex::new(Vec::new()));
-        let sink = received.clone();
-        let (base, task) = serve(move |request| {
-            if let Ok(body) = serde_json::from_slice(&request.body) {
-                sink.lock().unwrap().push(body);
-            }
-            Reply::status(204)
-        })
-        .await;
+        let app = Router::new()
+            .fallback(keep_body)
+            .with_state(received.clone());
+        let (base, task) = serve(app).await;
         WebhookSink {
             url: base.join("hook/secret-token").unwrap(),
             received,
@@ -120,123 +206,30 @@ impl WebhookSink {
     }
 }
 
+async fn keep_body(
+    State(sink): State<Arc<Mutex<Vec<Value>>>>,
+    body: axum::body::Bytes,
+) -> impl IntoResponse {
+    if let Ok(body) = serde_json::from_slice(&body) {
+        sink.lock().unwrap().push(body);
+    }
+    StatusCode::NO_CONTENT
+}
+
 impl Drop for WebhookSink {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
-struct Request {
-    path: String,
-    range: Option<String>,
-    body: Vec<u8>,
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    /// Announce the whole body but send only this much, then close.
-    cut_after: Option<usize>,
-}
-
-impl Reply {
-    fn status(status: u16) -> Reply {
-        Reply {
-            status,
-            headers: vec![],
-            body: vec![],
-            cut_after: None,
-        }
-    }
-}
-
-/// Serves each connection's one request with `handle`.
-async fn serve<F>(handle: F) -> (Url, tokio::task::JoinHandle<()>)
-where
-    F: Fn(Request) -> Reply + Send + Sync + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0")
+/// Serves `app` on a free loopback port.
+async fn serve(app: Router) -> (Url, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
     let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    let handle = Arc::new(handle);
     let task = tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let handle = handle.clone();
-            tokio::spawn(async move {
-                let Some(request) = read_request(&mut socket).await else {
-                    return;
-                };
-                let reply = handle(request);
-                let reason = match reply.status {
-                    200 => "OK",
-                    204 => "No Content",
-                    206 => "Partial Content",
-                    _ => "Not Found",
-                };
-                let mut head = format!(
-                    "HTTP/1.1 {} {reason}\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n",
-                    reply.status,
-                    reply.body.len()
-                );
-                if !reply.headers.iter().any(|(name, _)| name == "Content-Type") {
-                    head.push_str("Content-Type: application/octet-stream\r\n");
-                }
-                for (name, value) in &reply.headers {
-                    head.push_str(&format!("{name}: {value}\r\n"));
-                }
-                head.push_str("\r\n");
-                let sent = reply
-                    .cut_after
-                    .unwrap_or(reply.body.len())
-                    .min(reply.body.len());
-                let _ = socket.write_all(head.as_bytes()).await;
-                let _ = socket.write_all(&reply.body[..sent]).await;
-            });
-        }
+        let _ = axum::serve(listener, app).await;
     });
     (base, task)
-}
-
-/// The request line's path, its `Range` header and a Content-Length body.
-async fn read_request(socket: &mut TcpStream) -> Option<Request> {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 8192];
-    let header_end = loop {
-        let n = socket.read(&mut buf).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        data.extend_from_slice(&buf[..n]);
-        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&data[..header_end]).into_owned();
-    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let header = |name: &str| {
-        head.lines().find_map(|l| {
-            let (key, value) = l.split_once(':')?;
-            key.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
-        })
-    };
-    let length: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = data[header_end..].to_vec();
-    while body.len() < length {
-        let n = socket.read(&mut buf).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&buf[..n]);
-    }
-    Some(Request {
-        path,
-        range: header("range"),
-        body,
-    })
 }

@@ -5,6 +5,7 @@
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type {
   AppStatus,
+  DiskUsage,
   GatewayStatus,
   JobEvent,
   JobLogLine,
@@ -47,6 +48,8 @@ export function watchEvents(onEvent: (event: JobEvent) => void): Promise<void> {
 // Jobs
 export const listJobs = () => call<JobSummary[]>('list_jobs');
 export const jobReport = (id: number) => call<JobReport>('job_report', { id });
+/** Each job folder's size, the total, and the disk's free space. */
+export const diskUsage = () => call<DiskUsage>('disk_usage');
 export const addJobs = (inputs: string[]) => call<number[]>('add_jobs', { inputs });
 export const pauseJob = (id: number) => call<void>('pause_job', { id });
 export const resumeJob = (id: number) => call<void>('resume_job', { id });

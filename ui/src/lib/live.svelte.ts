@@ -3,7 +3,7 @@
 // it; a slow poll is only a safety net for events missed (e.g. while the
 // engine restarts after Settings are saved).
 
-import type { AppStatus, JobEvent, JobSummary, NodeReport } from '../bindings';
+import type { AppStatus, DiskUsage, JobEvent, JobSummary, NodeReport } from '../bindings';
 import * as api from './api';
 import { applyDownloadEvent, applyJobEvent, reconcileJobs, type DownloadProgress } from './jobs';
 import { applyNodeHealth } from './nodes';
@@ -23,6 +23,8 @@ class Live {
   jobs = $state.raw<JobSummary[]>([]);
   jobsLoaded = $state(false);
   downloads = $state.raw<ReadonlyMap<number, DownloadProgress>>(new Map());
+  /** What the job folders take; `null` until known. */
+  disk = $state.raw<DiskUsage | null>(null);
   /** `null` until the first node reports arrive. */
   nodes = $state.raw<NodeReport[] | null>(null);
 
@@ -65,6 +67,8 @@ class Live {
   }
 
   async refreshJobs(): Promise<void> {
+    // Folders grow and go with the jobs: measured whenever they are listed.
+    void this.refreshDisk();
     try {
       this.jobs = reconcileJobs(this.jobs, await api.listJobs());
     } catch (error) {
@@ -73,6 +77,14 @@ class Live {
       if (!this.status?.problem) notice.report(error);
     } finally {
       this.jobsLoaded = true;
+    }
+  }
+
+  async refreshDisk(): Promise<void> {
+    try {
+      this.disk = await api.diskUsage();
+    } catch {
+      // Only a figure: the jobs list reports what is wrong.
     }
   }
 

@@ -46,6 +46,12 @@ pub(super) enum Move {
     },
     /// A parked job's wait is over: pinning again.
     Wake,
+    /// The HLS folder changed between encode and upload: encoding again,
+    /// or downloading first when the source was already deleted.
+    Reencode {
+        to: JobState,
+        reason: String,
+    },
     /// A parked job waited `park_for`: it fails, retryable.
     Expire {
         error: String,
@@ -55,7 +61,7 @@ pub(super) enum Move {
 impl Move {
     fn target(&self) -> JobState {
         match self {
-            Move::Advance { to, .. } | Move::Retry { to } => *to,
+            Move::Advance { to, .. } | Move::Retry { to } | Move::Reencode { to, .. } => *to,
             Move::Fail { .. } | Move::Expire { .. } => JobState::Failed,
             Move::Park { .. } => JobState::AwaitingReplicas,
             Move::Cancel { .. } => JobState::Cancelled,
@@ -87,6 +93,16 @@ impl Engine {
                 failures = (from, 0);
             }
             let remote = JobInput::from_stored(&job.input).is_remote();
+            let reencoded = job.reencoded;
+            // Where a re-encode starts: a deleted download is fetched again.
+            let source_kept = job
+                .source_path
+                .as_ref()
+                .is_some_and(|p| Path::new(p).exists());
+            let reencode_from = match remote && !source_kept {
+                true => JobState::Downloading,
+                false => JobState::Encoding,
+            };
             let outcome = tokio::select! {
                 outcome = self.run_stage(job, cancel.clone(), lock.clone()) => outcome,
                 // Paused or cancelled: the stage is dropped where it is.
@@ -124,6 +140,18 @@ impl Engine {
                     }
                 }
                 Outcome::Fail { error, retryable } => Move::Fail { error, retryable },
+                // Once: a folder that changes again is not ours to chase.
+                Outcome::Reencode { reason } if reencoded => Move::Fail {
+                    error: format!(
+                        "the HLS folder changed again after it was encoded anew: {reason}; \
+                         something else writes to it"
+                    ),
+                    retryable: true,
+                },
+                Outcome::Reencode { reason } => Move::Reencode {
+                    to: reencode_from,
+                    reason,
+                },
                 Outcome::Stopped => return Err(EngineError::Stopped(id)),
             };
             let now = match self.commit(id, from, change) {
@@ -230,7 +258,8 @@ impl Engine {
                 None
             }
             Move::Retry { .. } => {
-                store.transition(id, from, to, &[])?;
+                // The operator's retry may encode again once more.
+                store.transition(id, from, to, &[Field::Reencoded(false)])?;
                 tracing::info!(job = id, %from, %to, "job retried");
                 Some("retried".to_owned())
             }
@@ -238,6 +267,14 @@ impl Engine {
                 store.transition(id, from, to, &[])?;
                 tracing::info!(job = id, "trying a parked job again");
                 Some("trying again for the quorum".to_owned())
+            }
+            Move::Reencode { reason, .. } => {
+                let note = format!(
+                    "the HLS folder changed since its encode ({reason}): encoding it again"
+                );
+                store.transition_noted(id, from, to, &[Field::Reencoded(true)], &note)?;
+                tracing::warn!(job = id, reason, "HLS folder changed; encoding again");
+                Some(note)
             }
             Move::Fail { error, retryable } => {
                 let error = bounded(error);

@@ -217,7 +217,8 @@ async fn secure(
 ) -> (Vec<Replica>, Vec<String>) {
     let stage = job.stage;
     let mut candidates: VecDeque<&Node> = stage
-        .ordered_nodes()
+        .healthy_first()
+        .into_iter()
         .filter(|n| !already.iter().any(|r| r.node == n.name()))
         .collect();
     // Nodes whose breaker is open: used last, with one trial attempt each.

@@ -7,6 +7,10 @@
 //! - **Quorum**: how many replicas are still missing.
 //! - **Hedging**: another node starts as soon as the ones working cannot
 //!   make the quorum without one that failed or is slow.
+//! - **Troubled last**: a node that failed or timed out earlier in the
+//!   same job goes behind every other candidate, of any tier, for the
+//!   rest of the job: a hanging node costs the job one timeout, not one
+//!   per stage.
 //! - **Open breakers**: a node whose breaker is open is passed over, and
 //!   gets one trial attempt only when nothing else is left.
 //! - **Backoff**: waits between attempts follow `backoff` (the last
@@ -17,9 +21,11 @@
 //!   failed for a reason of our machine or the network is tried again
 //!   after `[jobs] retry_backoff`, up to `[jobs] retries` times.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use tank_config::{Config, NodeConfig, PinningConfig};
+use tank_model::Attempt;
 
 /// `nodes` in the order work goes to them: by tier (primary 0, backups 1
 /// unless configured), then as listed.
@@ -73,6 +79,18 @@ pub fn backoff_after(config: &PinningConfig, attempt: u32) -> Duration {
     nth_wait(&config.backoff, attempt)
 }
 
+/// The nodes a job's history (`attempts`) shows failing a call: work
+/// goes to them only after every other candidate. Records of calls never
+/// made (attempt 0: a breaker open, no credentials) are not failures of
+/// the node in this job.
+pub fn troubled(attempts: &[Attempt]) -> HashSet<&str> {
+    attempts
+        .iter()
+        .filter(|a| !a.ok && a.attempt > 0)
+        .map(|a| a.node.as_str())
+        .collect()
+}
+
 /// Wait number `n` (1-based) of a configured list whose last entry repeats
 /// (validation makes sure the list is not empty).
 fn nth_wait<W: std::ops::Deref<Target = Duration>>(waits: &[W], n: u32) -> Duration {
@@ -124,6 +142,30 @@ mod tests {
         let mut node = NodeConfig::kubo(name, "http://127.0.0.1:1".parse().unwrap(), role);
         node.tier = tier;
         node
+    }
+
+    fn attempt(node: &str, n: u32, ok: bool) -> Attempt {
+        Attempt {
+            node: node.to_owned(),
+            op: "id".to_owned(),
+            attempt: n,
+            ok,
+            error: (!ok).then(|| "timed out".to_owned()),
+            ms: 10_000,
+            started_at: String::new(),
+            http_status: None,
+        }
+    }
+
+    #[test]
+    fn a_node_that_failed_a_call_in_this_job_is_troubled_and_one_passed_over_is_not() {
+        let history = [
+            attempt("supernode", 1, false),
+            attempt("backup-1", 1, true),
+            attempt("backup-2", 0, false),
+            attempt("supernode", 2, true),
+        ];
+        assert_eq!(troubled(&history), HashSet::from(["supernode"]));
     }
 
     #[test]

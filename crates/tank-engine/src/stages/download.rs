@@ -1,6 +1,7 @@
 //! `downloading`: a remote input is fetched into the job's folder, streamed
 //! to disk with a size limit and a stall timeout. A transfer that breaks
-//! off resumes where it stopped (HTTP `Range`) on the next try.
+//! off resumes where it stopped (HTTP `Range`) on the next try. A large
+//! one is fetched in pieces over several connections ([`pieces`]).
 //!
 //! Sources, in order: an http(s) input is its own single source. An
 //! `ipfs://` input (or a bare CID) comes from the configured gateways, then
@@ -10,19 +11,19 @@
 //! 3Speak hands out inputs) is tried first, then the same content from
 //! those sources. Every try is recorded in the job's history.
 
-use std::path::{Path, PathBuf};
+mod pieces;
+
+use std::path::Path;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
+use reqwest::header::{ACCEPT_RANGES, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
 use reqwest::StatusCode;
 use tank_ipfs::root_cause;
-use tokio::io::AsyncWriteExt;
 use url::Url;
 
 use super::{public_address, Outcome, Stage};
 use crate::pinning::recorder::AttemptError;
-use tank_model::JobEvent;
+use pieces::{Manifest, Piece, Transfer};
 use tank_model::JobInput;
 use tank_store::Field;
 
@@ -77,6 +78,8 @@ enum DownloadError {
     TooSlow { deadline: Duration, received: u64 },
     #[error("it broke off after {received} bytes: {reason}")]
     Broken { received: u64, reason: String },
+    #[error("the server does not keep to ranges: {0}; trying again in one stream")]
+    RangesIgnored(String),
     #[error("it ended after {received} of {total} bytes")]
     Short { received: u64, total: u64 },
     #[error("cannot connect: {0}")]
@@ -181,6 +184,8 @@ async fn ipfs_sources(stage: &Stage<'_>, cid: &str, path: &str) -> Vec<Source> {
 async fn fetch(stage: &Stage<'_>, sources: &[Source], target: &Path) -> Outcome {
     let partial = target.with_extension("part");
     let mut failures = Vec::new();
+    // Until a server ignores a range request.
+    let mut split = stage.config.downloads.connections > 1;
     for source in sources {
         for attempt in 1..=stage.config.downloads.attempts {
             let result = stage
@@ -189,7 +194,7 @@ async fn fetch(stage: &Stage<'_>, sources: &[Source], target: &Path) -> Outcome 
                     &source.name,
                     "download",
                     attempt,
-                    transfer(stage, source, &partial),
+                    transfer(stage, source, &partial, split),
                 )
                 .await;
             match result {
@@ -233,6 +238,21 @@ async fn fetch(stage: &Stage<'_>, sources: &[Source], target: &Path) -> Outcome 
                     failures.push(format!("{}: {e}", source.name));
                     break; // that source does not have it
                 }
+                Err(e @ DownloadError::RangesIgnored(_)) => {
+                    // The pieces on disk may not be this file's: start
+                    // over, in one stream.
+                    split = false;
+                    let removed = Manifest::remove(&partial)
+                        .await
+                        .and(remove_if_there(&partial).await);
+                    if let Err(io) = removed {
+                        return Outcome::infrastructure(format!(
+                            "cannot remove {}: {io}",
+                            partial.display()
+                        ));
+                    }
+                    failures.push(format!("{}: {e}", source.name));
+                }
                 Err(e) => failures.push(format!("{}: {e}", source.name)),
             }
         }
@@ -247,31 +267,49 @@ async fn fetch(stage: &Stage<'_>, sources: &[Source], target: &Path) -> Outcome 
     ))
 }
 
-/// One try: resumes `partial` when it has bytes and the server takes ranges.
+async fn remove_if_there(path: &Path) -> std::io::Result<()> {
+    match tokio::fs::remove_file(path).await {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// The time a whole try may take: `header_timeout` plus the size (else
+/// `max_input_size`) at `min_average_speed`.
+fn deadline(config: &tank_config::Config, total: Option<u64>) -> Duration {
+    let waits = &config.downloads;
+    waits.header_timeout
+        + Duration::from_secs_f64(
+            total.unwrap_or(config.jobs.max_input_size) as f64 / waits.min_average_speed as f64,
+        )
+}
+
+/// One try. A split download in progress (its manifest beside `partial`)
+/// resumes its pieces. Otherwise one request: it resumes `partial` when it
+/// has bytes and the server takes ranges, and becomes a split download
+/// when `split` allows, the file is large and the server takes ranges.
 async fn transfer(
     stage: &Stage<'_>,
     source: &Source,
-    partial: &PathBuf,
+    partial: &Path,
+    split: bool,
 ) -> Result<(), DownloadError> {
-    let limits = &stage.config.jobs;
-    let waits = &stage.config.downloads;
     let started = tokio::time::Instant::now();
+    if let Some(manifest) = Manifest::load(partial).await.filter(|_| split) {
+        return transfer_pieces(stage, source, partial, manifest, None, started).await;
+    }
     let have = tokio::fs::metadata(partial)
         .await
         .map(|m| m.len())
         .unwrap_or(0);
-    let response = request(stage, source, have).await?;
+    let response = request(stage, source, (have > 0).then_some((have, None))).await?;
     let status = response.status();
-    let (mut received, total, append) = match status {
+    let (received, total) = match status {
         StatusCode::PARTIAL_CONTENT => {
-            let total = response
-                .headers()
-                .get(CONTENT_RANGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit('/').next())
-                .and_then(|t| t.parse().ok())
+            let total = content_range(&response)
+                .map(|(_, total)| total)
                 .or(response.content_length().map(|l| l + have));
-            (have, total, true)
+            (have, total)
         }
         StatusCode::RANGE_NOT_SATISFIABLE => {
             // What we have is all there is (or stale): start over next try.
@@ -281,7 +319,7 @@ async fn transfer(
                 reason: "the server cannot resume from there".into(),
             });
         }
-        s if s.is_success() => (0, response.content_length(), false),
+        s if s.is_success() => (0, response.content_length()),
         s if s.is_client_error() => return Err(DownloadError::Refused(s)),
         s => return Err(DownloadError::ServerError(s)),
     };
@@ -293,6 +331,7 @@ async fn transfer(
     if content_type.starts_with("text/html") {
         return Err(DownloadError::WebPage(content_type.to_owned()));
     }
+    let limits = &stage.config.jobs;
     if let Some(total) = total.filter(|t| *t > limits.max_input_size) {
         return Err(DownloadError::TooBig {
             bytes: total,
@@ -308,67 +347,137 @@ async fn transfer(
             });
         }
     }
-    let mut file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(append)
-        .truncate(!append)
-        .open(partial)
-        .await?;
-    let deadline = waits.header_timeout
-        + Duration::from_secs_f64(
-            total.unwrap_or(limits.max_input_size) as f64 / waits.min_average_speed as f64,
-        );
-    let mut body = response.bytes_stream();
-    let mut announced = received;
-    loop {
-        let left = deadline.saturating_sub(started.elapsed());
-        let stall = limits.download_stall_timeout;
-        let chunk = match tokio::time::timeout(stall.min(left), body.next()).await {
-            Err(_) if left <= stall => return Err(DownloadError::TooSlow { deadline, received }),
-            Err(_) => return Err(DownloadError::Stalled(stall)),
-            Ok(None) => break,
-            Ok(Some(Err(e))) => {
-                file.flush().await?;
-                return Err(DownloadError::Broken {
-                    received,
-                    reason: root_cause(&e),
-                });
-            }
-            Ok(Some(Ok(chunk))) => chunk,
-        };
-        received += chunk.len() as u64;
-        if received > limits.max_input_size {
-            return Err(DownloadError::TooBig {
-                bytes: received,
-                limit: limits.max_input_size,
-            });
-        }
-        file.write_all(&chunk).await?;
-        if received - announced >= ANNOUNCE_EVERY {
-            announced = received;
-            stage.events.send(JobEvent::Download {
-                job: stage.job.id,
-                bytes: received,
-                total,
-            });
+    if received == 0 {
+        // A whole answer: what an earlier try left is not kept.
+        tokio::fs::File::create(partial).await?;
+    }
+    let takes_ranges = response
+        .headers()
+        .get(ACCEPT_RANGES)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"bytes"));
+    if let (true, true, 0, Some(total)) = (split, takes_ranges, received, total) {
+        let pieces = pieces::plan(total, stage.config.downloads.connections);
+        if pieces.len() > 1 {
+            let manifest = Manifest { total, pieces };
+            return transfer_pieces(stage, source, partial, manifest, Some(response), started)
+                .await;
         }
     }
-    file.sync_all().await?;
+    let transfer = Transfer::new(stage, partial, total, received, started);
+    let whole = Piece {
+        start: 0,
+        end: total.unwrap_or(u64::MAX),
+        done: received,
+    };
+    let piece = transfer.receive(0, whole, response.bytes_stream()).await?;
     match total {
-        Some(total) if received < total => Err(DownloadError::Short { received, total }),
+        Some(total) if piece.next() < total => Err(DownloadError::Short {
+            received: piece.next(),
+            total,
+        }),
         _ => Ok(()),
     }
 }
 
-/// Sends the GET (from byte `have` on), and answers the response once its
-/// headers are in. A guarded source connects only to the public addresses
+/// The pieces of `manifest` still to come, each over its own connection,
+/// at once. `first` is the answer to a whole-file request: the first
+/// piece reads its start. A piece that fails leaves the others to finish;
+/// the next try fetches only what is missing.
+async fn transfer_pieces(
+    stage: &Stage<'_>,
+    source: &Source,
+    partial: &Path,
+    manifest: Manifest,
+    mut first: Option<reqwest::Response>,
+    started: tokio::time::Instant,
+) -> Result<(), DownloadError> {
+    let total = manifest.total;
+    let pieces = manifest.pieces.clone();
+    let transfer = Transfer::split(stage, partial, manifest, started).await?;
+    let transfer = &transfer;
+    let work = pieces
+        .into_iter()
+        .enumerate()
+        .filter(|(_, piece)| !piece.is_complete())
+        .map(|(index, piece)| {
+            let answer = if piece.done == 0 && piece.start == 0 {
+                first.take()
+            } else {
+                None
+            };
+            async move {
+                let response = match answer {
+                    Some(response) => response,
+                    None => piece_request(stage, source, piece, total).await?,
+                };
+                transfer
+                    .receive(index, piece, response.bytes_stream())
+                    .await
+            }
+        })
+        .collect::<Vec<_>>();
+    let mut missing = 0;
+    for result in futures_util::future::join_all(work).await {
+        let piece = result?;
+        missing += piece.end - piece.next();
+    }
+    if missing > 0 {
+        return Err(DownloadError::Short {
+            received: total - missing,
+            total,
+        });
+    }
+    // Complete: the partial file stands on its own now.
+    Manifest::remove(partial).await?;
+    Ok(())
+}
+
+/// Asks for the rest of `piece`, and checks the answer is those bytes of
+/// a file of `total` bytes.
+async fn piece_request(
+    stage: &Stage<'_>,
+    source: &Source,
+    piece: Piece,
+    total: u64,
+) -> Result<reqwest::Response, DownloadError> {
+    let response = request(stage, source, Some((piece.next(), Some(piece.end - 1)))).await?;
+    match response.status() {
+        StatusCode::PARTIAL_CONTENT => match content_range(&response) {
+            Some((start, of)) if start == piece.next() && of == total => Ok(response),
+            _ => Err(DownloadError::RangesIgnored(format!(
+                "it answered bytes {}- of {total} with other bytes",
+                piece.next()
+            ))),
+        },
+        StatusCode::OK => Err(DownloadError::RangesIgnored(
+            "it answered a range request with the whole file".into(),
+        )),
+        StatusCode::RANGE_NOT_SATISFIABLE => Err(DownloadError::RangesIgnored(format!(
+            "it has no bytes {}- any more",
+            piece.next()
+        ))),
+        s if s.is_client_error() => Err(DownloadError::Refused(s)),
+        s => Err(DownloadError::ServerError(s)),
+    }
+}
+
+/// A 206 answer's first byte and the file's total size, from its
+/// `Content-Range: bytes <first>-<last>/<total>`.
+fn content_range(response: &reqwest::Response) -> Option<(u64, u64)> {
+    let value = response.headers().get(CONTENT_RANGE)?.to_str().ok()?;
+    let (range, total) = value.strip_prefix("bytes ")?.split_once('/')?;
+    let (first, _) = range.split_once('-')?;
+    Some((first.parse().ok()?, total.parse().ok()?))
+}
+
+/// Sends the GET (of `range`: from its first byte, to its last when
+/// given), and answers the response once its headers are in. A guarded source connects only to the public addresses
 /// its host was checked to have, and follows redirects itself, checking
 /// each one the same way.
 async fn request(
     stage: &Stage<'_>,
     source: &Source,
-    have: u64,
+    range: Option<(u64, Option<u64>)>,
 ) -> Result<reqwest::Response, DownloadError> {
     let waits = &stage.config.downloads;
     let mut allowed = waits.allow_private.clone();
@@ -387,8 +496,9 @@ async fn request(
         }
         let client = client.build().expect("a TLS backend is compiled in");
         let mut request = client.get(url.clone());
-        if have > 0 {
-            request = request.header(RANGE, format!("bytes={have}-"));
+        if let Some((first, last)) = range {
+            let last = last.map(|l| l.to_string()).unwrap_or_default();
+            request = request.header(RANGE, format!("bytes={first}-{last}"));
         }
         // The connect timeout is inside this one: a server that accepts the
         // connection and then says nothing is given up here.

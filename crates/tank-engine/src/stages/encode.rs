@@ -121,13 +121,15 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
         let expected_cid = super::upload::published(&out_for_encode)
             .and_then(|entries| tank_ipfs::entries_cid(&entries).map_err(|e| e.to_string()))
             .map_err(|e| EncodeError::InvalidOutput(format!("cannot hash the HLS folder: {e}")))?;
-        Ok::<_, EncodeError>((encoded, expected_cid, last.map(|(_, latest)| latest)))
+        // What the upload checks the folder against.
+        let files = tank_media::hls_listing(&out_for_encode)?;
+        Ok::<_, EncodeError>((encoded, expected_cid, files, last.map(|(_, latest)| latest)))
     })
     .await
     .expect("encoding does not panic");
 
     match encoded {
-        Ok((encoded, expected_cid, progress)) => {
+        Ok((encoded, expected_cid, files, progress)) => {
             if let Some(reason) = &encoded.fallback_reason {
                 tracing::warn!(job, reason, "hardware encoder failed; used libx264");
             }
@@ -136,6 +138,7 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
                 Field::Renditions(encoded.renditions),
                 Field::Encoder(encoded.encoder.ffmpeg_name().to_owned()),
                 Field::ExpectedCid(expected_cid),
+                Field::OutputFiles(files),
             ];
             // The last progress is committed with the move on.
             outputs.extend(progress.map(Field::Progress));

@@ -110,6 +110,10 @@ pub(crate) enum Outcome {
         reason: String,
         fields: Vec<Field>,
     },
+    /// What the encode wrote is not all there any more: encode again.
+    Reencode {
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -133,6 +137,22 @@ impl Stage<'_> {
     /// [`policy::in_work_order`](crate::pinning::policy::in_work_order) gave).
     pub fn ordered_nodes(&self) -> impl Iterator<Item = &Node> {
         self.nodes.iter()
+    }
+
+    /// [`Self::ordered_nodes`], with the nodes that failed a call earlier
+    /// in this job moved behind the others
+    /// ([`policy::troubled`](crate::pinning::policy::troubled)).
+    pub fn healthy_first(&self) -> Vec<&Node> {
+        let history = self.store.attempts(self.job.id).unwrap_or_else(|e| {
+            // Only the order suffers: every node is still tried.
+            tracing::warn!(job = self.job.id, %e, "cannot read the job's history");
+            Vec::new()
+        });
+        let troubled = crate::pinning::policy::troubled(&history);
+        let mut nodes: Vec<&Node> = self.ordered_nodes().collect();
+        // Stable: within each group, work order.
+        nodes.sort_by_key(|n| troubled.contains(n.name()));
+        nodes
     }
 
     pub fn node(&self, name: &str) -> Option<&Node> {

@@ -9,6 +9,10 @@
 //! cannot answer that cannot take an upload either and is passed over at
 //! once, instead of after a stalled upload.
 //!
+//! The folder is first compared with what the encode recorded (names and
+//! sizes): a file gone or changed sends the job back to encode it again,
+//! once, instead of failing the upload the same way on every retry.
+//!
 //! A job whose rules ask for a platform copy (3Speak's) is handed, at the
 //! same time, to the hotnode 3Speak's traffic director names, as 3Speak's
 //! own encoder uploads: 3Speak's gateway then serves it at once. The
@@ -35,19 +39,41 @@ pub(crate) async fn run(stage: &Stage<'_>) -> Outcome {
     let folder = stage.committed(&stage.job.output_dir, "output folder");
     let expected = stage.committed(&stage.job.expected_cid, "expected CID");
     let folder = Path::new(folder);
+    if let Some(reason) = changes_since_encode(stage, folder).await {
+        return Outcome::Reencode { reason };
+    }
     let copy = async {
         if stage.job.rules.platform_copy {
             copy_to_platform(stage, folder, expected).await;
         }
     };
     let (outcome, ()) = tokio::join!(upload_durably(stage, folder, expected), copy);
-    outcome
+    match outcome {
+        // A file that went while it was being sent fails every node alike.
+        Outcome::Fail { .. } => match changes_since_encode(stage, folder).await {
+            Some(reason) => Outcome::Reencode { reason },
+            None => outcome,
+        },
+        outcome => outcome,
+    }
+}
+
+/// How the HLS folder differs from what the encode recorded, if it does.
+/// Jobs encoded before files were recorded are taken as they are.
+async fn changes_since_encode(stage: &Stage<'_>, folder: &Path) -> Option<String> {
+    if stage.job.output_files.is_empty() {
+        return None;
+    }
+    let (folder, recorded) = (folder.to_owned(), stage.job.output_files.clone());
+    tokio::task::spawn_blocking(move || tank_media::hls_changes(&folder, &recorded))
+        .await
+        .expect("comparing a folder does not panic")
 }
 
 async fn upload_durably(stage: &Stage<'_>, folder: &Path, expected: &str) -> Outcome {
     let mut failures = Vec::new();
     // Nodes whose breaker is open go last: tried only if the others fail.
-    let mut nodes: Vec<&Node> = stage.ordered_nodes().collect();
+    let mut nodes: Vec<&Node> = stage.healthy_first();
     nodes.sort_by_key(|n| stage.recorder.breakers.allows(n.name()).is_err());
     for node in nodes {
         let Some(kubo) = node.kubo() else { continue };

@@ -75,6 +75,24 @@ describe('JobsView', () => {
     await fireEvent.click(failed.querySelector('button')!);
     expect(onOpen).toHaveBeenCalledWith(2);
   });
+
+  it('shows what each job folder and all of them take, beside the free space', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'list_jobs') return [jobSummary({ id: 3, state: 'failed' }), jobSummary({ id: 2, state: 'done' })];
+      if (cmd === 'disk_usage') {
+        return { jobs: [{ job: 3, bytes: 3 * 1024 * 1024 }], total_bytes: 3 * 1024 * 1024, free_bytes: 5 * 1024 ** 3 };
+      }
+      return null;
+    });
+    render(JobsView, { onOpen: () => {} });
+    const { live } = await import('../../lib/live.svelte');
+    await live.refreshJobs();
+
+    const total = await screen.findByTestId('disk-usage');
+    expect(total.textContent?.replace(/\s+/g, ' ').trim()).toBe('Job folders take 3.0 MiB, 5.0 GiB free on the disk');
+    expect(screen.getByTestId('job-row-3').textContent).toContain('3.0 MiB');
+    expect(screen.getByTestId('job-row-2').querySelector('.size')).toBeNull();
+  });
 });
 
 function buttonsOf(row: HTMLElement): string[] {
