@@ -1,8 +1,14 @@
 //! Idle cost of the running desktop app with 1,000 finished jobs in its
 //! history: resident memory (PSS, so shared libraries are not counted once
-//! per process) and CPU of the app and its WebKit processes, measured
-//! while the window shows the Jobs view and the engine's background work
-//! (health monitor, audits) runs against two real kubo harness nodes.
+//! per process) and CPU of the app and every process under it (its WebKit
+//! processes), while the engine's background work (health monitor,
+//! audits) runs against two real kubo harness nodes (not counted):
+//!
+//! 1. the window open on the Jobs view;
+//! 2. the window closed by its close button (a `WM_DELETE_WINDOW`), the
+//!    app in the tray;
+//! 3. then the time a second launch takes to bring the window back, until
+//!    it is shown.
 //!
 //!   cargo bench -p tank-desktop --bench idle
 //!
@@ -16,9 +22,17 @@ use std::time::{Duration, Instant};
 
 use tank_testkit::HarnessNode;
 
+#[path = "../tests/host/mod.rs"]
+mod host;
+use host::processes;
+use host::x11::Display;
+
 const JOBS: i64 = 1_000;
 const SETTLE: Duration = Duration::from_secs(30);
 const MEASURE: Duration = Duration::from_secs(60);
+const DISPLAY: &str = ":97";
+/// The window's title (`tauri.conf.json`).
+const TITLE: &str = "Tank Encoder";
 
 #[tokio::main]
 async fn main() {
@@ -45,40 +59,44 @@ async fn main() {
     seed_history(&data.join("tank.db"));
 
     let mut xvfb = std::process::Command::new("Xvfb")
-        .args([":97", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .args([DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
         .stderr(Stdio::null())
         .spawn()
         .expect("Xvfb");
     std::thread::sleep(Duration::from_secs(1));
-    let mut app = std::process::Command::new(env!("CARGO_BIN_EXE_tank-desktop"))
-        .env("DISPLAY", ":97")
-        .env("TANK_CONFIG", &config)
-        .env("TANK_DATA_DIR", &data)
-        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-        .env("NO_AT_BRIDGE", "1")
-        .spawn()
-        .expect("the desktop app starts");
+    let launch = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tank-desktop"))
+            .env("DISPLAY", DISPLAY)
+            .env("TANK_CONFIG", &config)
+            .env("TANK_DATA_DIR", &data)
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env("NO_AT_BRIDGE", "1")
+            .spawn()
+            .expect("the desktop app starts")
+    };
+    let mut app = launch();
     let pid = app.id();
+    let x = Display::open(DISPLAY);
+    x.wait(TITLE, true, Duration::from_secs(60));
     std::thread::sleep(SETTLE);
+    let open = measure(pid);
 
-    let tree = process_tree(pid);
-    let cpu_before: u64 = tree.iter().map(|p| cpu_ticks(*p)).sum();
+    // Closed as its close button closes it: the app stays in the tray.
+    x.close(TITLE);
+    x.wait(TITLE, false, Duration::from_secs(10));
+    std::thread::sleep(SETTLE);
+    let closed = measure(pid);
+    assert!(
+        app.try_wait().unwrap().is_none(),
+        "the app runs on in the tray"
+    );
+
+    // A second launch asks the first to open its window, and exits.
     let started = Instant::now();
-    let mut peak_pss_kib = 0;
-    let mut pss_samples = Vec::new();
-    while started.elapsed() < MEASURE {
-        let pss: u64 = process_tree(pid).iter().map(|p| pss_kib(*p)).sum();
-        peak_pss_kib = peak_pss_kib.max(pss);
-        pss_samples.push(pss);
-        std::thread::sleep(Duration::from_secs(1));
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let cpu_after: u64 = process_tree(pid).iter().map(|p| cpu_ticks(*p)).sum();
-    let ticks_per_second = clock_ticks_per_second();
-    let cpu_percent = (cpu_after - cpu_before) as f64 / ticks_per_second / elapsed * 100.0;
-    pss_samples.sort_unstable();
-    let median_pss_mib = pss_samples[pss_samples.len() / 2] as f64 / 1024.0;
-    let processes: Vec<String> = process_tree(pid).iter().map(|p| process_name(*p)).collect();
+    let mut second = launch();
+    x.wait(TITLE, true, Duration::from_secs(30));
+    let reopen_ms = started.elapsed().as_millis();
+    let _ = second.wait();
 
     let _ = app.kill();
     let _ = app.wait();
@@ -87,16 +105,47 @@ async fn main() {
     let result = serde_json::json!({
         "jobs_in_history": JOBS,
         "settle_seconds": SETTLE.as_secs(),
-        "measured_seconds": elapsed,
-        "median_pss_mib": (median_pss_mib * 10.0).round() / 10.0,
-        "peak_pss_mib": (peak_pss_kib as f64 / 102.4).round() / 10.0,
-        "cpu_percent_of_one_core": (cpu_percent * 100.0).round() / 100.0,
-        "processes": processes,
+        "window_open": open,
+        "window_closed": closed,
+        "reopen_ms": reopen_ms,
     });
     println!("{}", serde_json::to_string_pretty(&result).unwrap());
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("idle.json"), result.to_string()).unwrap();
+}
+
+/// PSS and CPU of `pid` and every process under it, sampled each second
+/// for [`MEASURE`].
+fn measure(pid: u32) -> serde_json::Value {
+    let cpu = |tree: &[u32]| -> u64 { tree.iter().map(|p| processes::cpu_ticks(*p)).sum() };
+    let cpu_before = cpu(&processes::tree(pid));
+    let started = Instant::now();
+    let mut pss_samples = Vec::new();
+    while started.elapsed() < MEASURE {
+        let pss: u64 = processes::tree(pid)
+            .iter()
+            .map(|p| processes::pss_kib(*p))
+            .sum();
+        pss_samples.push(pss);
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let ticks = cpu(&processes::tree(pid)) - cpu_before;
+    let cpu_percent = ticks as f64 / processes::clock_ticks_per_second() / elapsed * 100.0;
+    pss_samples.sort_unstable();
+    let mib = |kib: u64| (kib as f64 / 102.4).round() / 10.0;
+    let by_process: serde_json::Map<String, serde_json::Value> = processes::tree(pid)
+        .into_iter()
+        .map(|p| (processes::name(p), mib(processes::pss_kib(p)).into()))
+        .collect();
+    serde_json::json!({
+        "measured_seconds": elapsed,
+        "median_pss_mib": mib(pss_samples[pss_samples.len() / 2]),
+        "peak_pss_mib": mib(*pss_samples.last().unwrap()),
+        "cpu_percent_of_one_core": (cpu_percent * 100.0).round() / 100.0,
+        "pss_mib_by_process_at_the_end": by_process,
+    })
 }
 
 /// 1,000 jobs that ran to `done`, each with the record a real one leaves.
@@ -185,64 +234,4 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64
-}
-
-/// `pid` and all its descendants (the WebKit web and network processes).
-fn process_tree(pid: u32) -> Vec<u32> {
-    let mut tree = vec![pid];
-    let mut i = 0;
-    while i < tree.len() {
-        let parent = tree[i];
-        let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
-            .unwrap_or_default();
-        tree.extend(
-            children
-                .split_whitespace()
-                .filter_map(|c| c.parse::<u32>().ok()),
-        );
-        i += 1;
-    }
-    tree
-}
-
-fn pss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("Pss:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// User plus system CPU time, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name, which is in parentheses.
-    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    field(11) + field(12)
-}
-
-fn process_name(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
-}
-
-/// `getconf CLK_TCK`: 100 on Linux everywhere in practice, asked anyway.
-fn clock_ticks_per_second() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
 }

@@ -7,8 +7,9 @@
 //! events streamed over a channel (`watch.rs`). No encoding, pinning or
 //! job logic lives here: what the window can do, `tank` can do too.
 //!
-//! Closing the window keeps the app encoding in the tray (`tray.rs`); a
-//! second launch brings the first one's window back.
+//! Closing the window keeps the app encoding in the tray (`tray.rs`) and
+//! destroys the window with its webview (`window.rs`); a second launch or
+//! the tray makes it again.
 
 #[cfg(test)]
 mod bindings;
@@ -17,12 +18,13 @@ mod error;
 mod runtime;
 mod tray;
 mod watch;
+mod window;
 
 use std::path::{Path, PathBuf};
 
 use tank_config::Paths;
 use tank_model::{HealthState, JobEvent, JobState};
-use tauri::{AppHandle, Manager, WindowEvent};
+use tauri::{AppHandle, Manager, RunEvent};
 use tauri_plugin_notification::NotificationExt;
 
 use crate::runtime::Runtime;
@@ -40,13 +42,13 @@ pub fn run() {
     };
     init_logging(&paths.data_dir);
     tauri::Builder::default()
-        // First: a second launch only shows the running app's window.
+        // First: a second launch only opens the running app's window.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            show_main_window(app)
+            window::open(app)
         }))
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            None,
+            Some(vec![window::IN_TRAY]),
         ))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
@@ -55,14 +57,10 @@ pub fn run() {
             app.manage(Runtime::start(paths));
             tray::create(app.handle())?;
             notify_and_redraw(app.handle().clone());
-            Ok(())
-        })
-        .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                // Closing the window keeps encoding; Quit is in the tray.
-                api.prevent_close();
-                let _ = window.hide();
+            if !std::env::args().any(|a| a == window::IN_TRAY) {
+                window::open(app.handle());
             }
+            Ok(())
         })
         .invoke_handler(tauri::generate_handler![
             commands::app::app_status,
@@ -91,16 +89,18 @@ pub fn run() {
             commands::settings::launch_at_login,
             commands::settings::set_launch_at_login,
         ])
-        .run(tauri::generate_context!())
-        .expect("the desktop app could not start");
-}
-
-pub(crate) fn show_main_window(app: &AppHandle) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.show();
-        let _ = window.unminimize();
-        let _ = window.set_focus();
-    }
+        .build(tauri::generate_context!())
+        .expect("the desktop app could not start")
+        .run(|_app, event| {
+            // The window closed: keep encoding in the tray. Quit (an
+            // exit with a code) is let through.
+            if let RunEvent::ExitRequested {
+                code: None, api, ..
+            } = event
+            {
+                api.prevent_exit();
+            }
+        });
 }
 
 /// Stops the background work (jobs resume at the next start), then exits.

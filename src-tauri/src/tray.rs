@@ -113,7 +113,7 @@ fn on_menu(app: &AppHandle, event: MenuEvent) {
         return;
     };
     match item {
-        Item::Open => crate::show_main_window(app),
+        Item::Open => crate::window::open(app),
         Item::Pause => {
             if let Ok(engine) = app.state::<Runtime>().engine() {
                 engine.pause_all(!engine.is_paused());

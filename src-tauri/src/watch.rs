@@ -16,14 +16,18 @@ use crate::runtime::Runtime;
 /// At most one progress event per job per this long.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
-/// Sends the app's events to `channel` until the window stops listening.
+/// Sends the app's events to `channel` until the window stops listening
+/// or is closed (a closed window's channel may still accept sends).
 pub fn forward(app: AppHandle, channel: Channel<JobEvent>) {
     let mut throttle = Throttle::new(PROGRESS_EVERY);
+    let window = crate::window::generation();
+    let handle = app.clone();
     follow(app, move |event| {
-        throttle
-            .pass(event, Instant::now())
-            .into_iter()
-            .all(|event| channel.send(event).is_ok())
+        crate::window::is_open(&handle, window)
+            && throttle
+                .pass(event, Instant::now())
+                .into_iter()
+                .all(|event| channel.send(event).is_ok())
     });
 }
 

@@ -1,15 +1,20 @@
 //! The desktop app, end to end: what an operator does in the window, on the
 //! real app, with real FFmpeg and real kubo nodes.
 
+mod host;
 mod window;
 
 use std::time::Duration;
 
+use host::x11::Display;
 use serde_json::json;
 use tank_testkit::clip::Clip;
 use tank_testkit::embed::{job_in, EmbedDouble, EmbedOptions};
 use tank_testkit::HarnessNode;
 use window::{DesktopApp, FAST};
+
+/// The window's title (`tauri.conf.json`).
+const TITLE: &str = "Tank Encoder";
 
 /// A config with `nodes` (the first is the primary) and a keyring service
 /// of this test's own.
@@ -81,6 +86,59 @@ async fn a_job_added_in_the_window_runs_to_done_and_shows_its_retry_history() {
     app.wait_for("[data-testid=node-backup-2]").await;
     app.screenshot("nodes").await;
     app.close("job-test").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_window_takes_its_webview_with_it_and_comes_back_on_a_second_launch() {
+    let (supernode, backup_1) = tokio::join!(
+        HarnessNode::start("supernode"),
+        HarnessNode::start("backup-1"),
+    );
+    let config = config_for(&[&supernode, &backup_1], "tank-e2e-tray");
+    let app = DesktopApp::launch(&config).await;
+    let clip = Clip::new(640, 360, 6.0).write(app.dir.path(), "talk.mp4");
+    app.type_into("[data-testid=add-input]", clip.to_str().unwrap())
+        .await;
+    app.click("add-button").await;
+    app.wait_for("[data-testid=job-row-1]").await;
+    let webkit = |names: &[String]| names.iter().any(|n| n.starts_with("WebKitWebProces"));
+    assert!(webkit(&app.process_names()), "{:?}", app.process_names());
+
+    // Closed by its close button: the window and its web process go, the
+    // app stays in the tray and the job runs on.
+    let x = Display::open(app.display());
+    x.close(TITLE);
+    x.wait(TITLE, false, Duration::from_secs(10));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while webkit(&app.process_names()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "WebKit's web process outlived the window: {:?}",
+            app.process_names()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        app.process_names().iter().any(|n| n == "tank-desktop"),
+        "the app runs on: {:?}",
+        app.process_names()
+    );
+
+    app.launch_again().await;
+    x.wait(TITLE, true, Duration::from_secs(30));
+    let windows = app.client.windows().await.unwrap();
+    app.client
+        .switch_to_window(windows.last().unwrap().clone())
+        .await
+        .unwrap();
+    // The job went on while nobody looked, and the new window shows it.
+    app.wait_for_within(
+        "[data-testid=job-row-1][data-state=done]",
+        Duration::from_secs(180),
+    )
+    .await;
+    app.screenshot("reopened").await;
+    app.close("tray-test").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

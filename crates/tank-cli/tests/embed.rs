@@ -527,7 +527,7 @@ async fn a_quorum_not_met_by_the_replica_deadline_is_reported_failed_for_3speak_
 }
 
 #[tokio::test]
-async fn a_job_is_claimed_only_when_a_slot_is_free() {
+async fn a_job_is_claimed_only_when_an_encode_slot_is_free() {
     let embed = EmbedWorld::new("", "[jobs]\nmax_concurrent = 1\n").await;
     embed.push("one").await;
     embed.push("two").await;
@@ -537,19 +537,20 @@ async fn a_job_is_claimed_only_when_a_slot_is_free() {
 
     let state = embed.double.state().await;
     let one = embed.tank(&["job", "1", "--json"]).await.json();
-    let one_done = one["history"]
+    // Job one's encode is committed when it moves on to uploading.
+    let one_encoded = one["history"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|h| h["state"] == "done")
-        .expect("job 1 done")["at"]
+        .find(|h| h["state"] == "uploading")
+        .expect("job 1 encoded")["at"]
         .as_str()
         .unwrap()
         .to_owned();
     let two = job_in(&state, "alice", "two").unwrap();
     assert!(
-        two["assignedAt"].as_str().unwrap() >= one_done.as_str(),
-        "the second job was claimed at {} while the first was unfinished (done at {one_done})",
+        two["assignedAt"].as_str().unwrap() >= one_encoded.as_str(),
+        "the second job was claimed at {} while the first still needed the encode slot (encoded at {one_encoded})",
         two["assignedAt"]
     );
     assert_eq!(stop_gracefully(&mut daemon).await, 0);

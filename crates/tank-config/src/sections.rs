@@ -62,8 +62,19 @@ impl Default for DownloadsConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JobsConfig {
-    /// Jobs run at once by `tank resume` and the daemon.
+    /// Jobs probing or encoding at once (the CPU stages). With `pipeline`
+    /// on, the other stages of a job never hold one of these slots.
     pub max_concurrent: u32,
+    /// Jobs in a network stage (download, upload, pin, verify) at once.
+    pub max_network: u32,
+    /// Run a job's network stages apart from its encode, so the next job
+    /// encodes while the last one uploads, pins or waits for replicas. Off:
+    /// each of `max_concurrent` slots carries one job from start to end.
+    pub pipeline: bool,
+    /// The most unfinished jobs (parked ones included) the 3Speak sources
+    /// hold: they claim a job only when an encode slot is free as well,
+    /// and never past this.
+    pub max_unfinished: u32,
     /// Where job folders (downloads, HLS output) go; default `<data dir>/jobs`.
     pub work_dir: Option<PathBuf>,
     /// The largest input accepted from a URL, e.g. `"20 GiB"`.
@@ -106,6 +117,14 @@ pub struct EncodingConfig {
     pub codec: String,
     /// x264 preset.
     pub preset: String,
+    /// x264 preset for rungs at most half the source's size (a 1080p
+    /// source's 480p), which are cheap to encode slower and lose the most
+    /// to a fast preset at their capped rate. Set it to `preset` to use
+    /// one preset for every rung.
+    pub downscaled_preset: String,
+    /// x264's constant rate factor (0–51, lower is better), capped by each
+    /// rung's `max_video_kbps`. Hardware encoders use `video_kbps`.
+    pub crf: u8,
     pub segment_seconds: u32,
     /// The ladder; defaults to 3Speak's 1080p/720p/480p.
     pub rungs: Vec<Rung>,
@@ -302,6 +321,9 @@ impl Default for JobsConfig {
     fn default() -> Self {
         JobsConfig {
             max_concurrent: 1,
+            max_network: 4,
+            pipeline: true,
+            max_unfinished: 4,
             work_dir: None,
             max_input_size: 20 * 1024 * 1024 * 1024,
             download_stall_timeout: Duration::from_secs(60),
@@ -324,6 +346,8 @@ impl Default for EncodingConfig {
         EncodingConfig {
             codec: "libx264".into(),
             preset: "veryfast".into(),
+            downscaled_preset: "faster".into(),
+            crf: 18,
             segment_seconds: 6,
             rungs: default_ladder(),
             ffmpeg: None,

@@ -92,17 +92,36 @@ impl Config {
         if self.jobs.max_concurrent == 0 {
             return fail("[jobs] max_concurrent must be at least 1".into());
         }
+        if self.jobs.max_network == 0 {
+            return fail("[jobs] max_network must be at least 1".into());
+        }
+        if self.jobs.max_unfinished < self.jobs.max_concurrent {
+            return fail(format!(
+                "[jobs] max_unfinished ({}) is below max_concurrent ({}): claimed jobs could never fill the encode slots",
+                self.jobs.max_unfinished, self.jobs.max_concurrent
+            ));
+        }
         if CodecChoice::parse(&self.encoding.codec).is_none() {
             return fail(format!(
                 "[encoding] codec {:?} is not one of libx264, auto, h264_nvenc, h264_qsv, h264_vaapi, h264_videotoolbox",
                 self.encoding.codec
             ));
         }
-        if !X264_PRESETS.contains(&self.encoding.preset.as_str()) {
+        for (key, preset) in [
+            ("preset", &self.encoding.preset),
+            ("downscaled_preset", &self.encoding.downscaled_preset),
+        ] {
+            if !X264_PRESETS.contains(&preset.as_str()) {
+                return fail(format!(
+                    "[encoding] {key} {preset:?} is not one of {}",
+                    X264_PRESETS.join(", ")
+                ));
+            }
+        }
+        if self.encoding.crf > 51 {
             return fail(format!(
-                "[encoding] preset {:?} is not one of {}",
-                self.encoding.preset,
-                X264_PRESETS.join(", ")
+                "[encoding] crf {} is out of x264's range, 0 to 51",
+                self.encoding.crf
             ));
         }
         if self.encoding.rungs.is_empty() {
@@ -376,6 +395,15 @@ mod tests {
             .contains("[local_node] liveness_interval"));
         assert!(err("[encoding]\npreset = \"nope\"\n")
             .contains("preset \"nope\" is not one of ultrafast, superfast"));
+        assert!(err("[encoding]\ndownscaled_preset = \"quick\"\n")
+            .contains("[encoding] downscaled_preset \"quick\" is not one of ultrafast"));
+        assert_eq!(
+            err("[encoding]\ncrf = 52\n"),
+            "config: [encoding] crf 52 is out of x264's range, 0 to 51"
+        );
+        assert!(err("[jobs]\nmax_network = 0\n").contains("[jobs] max_network must be at least 1"));
+        assert!(err("[jobs]\nmax_concurrent = 3\nmax_unfinished = 2\n")
+            .contains("[jobs] max_unfinished (2) is below max_concurrent (3)"));
         let rung = |name: &str| {
             format!(
                 "[[encoding.rungs]]\nname = \"{name}\"\nsize = 480\nvideo_kbps = 1400\nmax_video_kbps = 1498\naudio_kbps = 96\n"

@@ -3,7 +3,8 @@
 //!
 //! - the scheduler and pin queue (`scheduler.rs`): queued jobs, jobs a
 //!   crashed or stopped `tank` left mid-way, and parked jobs whose wait is
-//!   over, run at most `[jobs] max_concurrent` at once;
+//!   over, started while their encodes have room (`[jobs]
+//!   max_concurrent`, `pipeline`);
 //! - the health monitor (`health.rs`) and alerts (`alerts.rs`): nodes
 //!   probed with hysteresis; down, recovered and spikes sent to webhooks;
 //! - audits (`audits.rs`) of finished jobs' replicas;

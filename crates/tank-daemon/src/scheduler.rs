@@ -1,10 +1,12 @@
-//! The scheduler and pin queue: runs jobs in the background, at most
-//! `[jobs] max_concurrent` at once: queued jobs (from the gateway, the
-//! desktop app), jobs a stopped process left mid-way, and parked jobs whose
-//! wait is over (the engine's lifecycle wakes or expires them). Each job runs in its
-//! own task; a job another process works on is left alone (its lock says
-//! so). A job whose run panics is committed `failed` (retryable), and its
-//! slot is given back whatever way its task ends.
+//! The scheduler and pin queue: runs jobs in the background: queued jobs
+//! (from 3Speak, watch folders, the desktop app), jobs a stopped process
+//! left mid-way, and parked jobs whose wait is over (the engine's lifecycle
+//! wakes or expires them). It starts jobs while their encodes have room
+//! (`[jobs] max_concurrent`, and `pipeline`); the engine gives each stage
+//! its CPU or network slot. Each job runs in its own task; a job another
+//! process works on is left alone (its lock says so). A job whose run
+//! panics is committed `failed` (retryable), and its place is given back
+//! whatever way its task ends.
 
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
@@ -40,8 +42,7 @@ impl Scheduler {
         if let Err(e) = self.engine.wake_parked() {
             tracing::error!(%e, "pin queue round failed");
         }
-        let free = (self.engine.config().jobs.max_concurrent as usize)
-            .saturating_sub(self.running.lock().expect("not poisoned").len());
+        let free = self.free_places();
         if free == 0 {
             return;
         }
@@ -72,6 +73,32 @@ impl Scheduler {
                 }
             });
         }
+    }
+
+    /// How many more jobs may start now. Pipelined, a job counts until its
+    /// encode is committed: each encode slot has a job encoding and one
+    /// getting ready behind it (its source downloading), while jobs past
+    /// their encode wait on the network in slots of their own (the
+    /// engine's). Not pipelined, a job counts until it ends.
+    fn free_places(&self) -> usize {
+        let jobs = &self.engine.config().jobs;
+        let running: Vec<JobId> = self
+            .running
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .copied()
+            .collect();
+        if !jobs.pipeline {
+            return (jobs.max_concurrent as usize).saturating_sub(running.len());
+        }
+        let store = self.engine.store();
+        let to_encode = running
+            .into_iter()
+            // A job whose state cannot be read is counted, to be safe.
+            .filter(|id| store.job(*id).map_or(true, |job| job.state.needs_encode()))
+            .count();
+        (2 * jobs.max_concurrent as usize).saturating_sub(to_encode)
     }
 
     /// Stops every running job where it is (each resumes at the next start).

@@ -1,10 +1,12 @@
 //! The engine's facade: opens a data directory, takes jobs, answers for
 //! them. How a job moves is `engine/lifecycle.rs`; what an operator does
-//! to running jobs is `engine/controls.rs`.
+//! to running jobs is `engine/controls.rs`; how many stages run at once is
+//! `engine/slots.rs`.
 
 mod controls;
 mod job_folders;
 mod lifecycle;
+mod slots;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +33,7 @@ use crate::pinning::recorder::Recorder;
 use crate::pinning::{policy, repair};
 use crate::stages::Stage;
 use controls::Controls;
+use slots::StageSlots;
 
 /// `tank nodes` waits at most this long for each node.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,6 +58,7 @@ struct Inner {
     jobs_root: PathBuf,
     events: Events,
     controls: Controls,
+    slots: StageSlots,
 }
 
 impl Engine {
@@ -108,6 +112,7 @@ impl Engine {
         );
         Ok(Engine {
             inner: Arc::new(Inner {
+                slots: StageSlots::new(&config.jobs),
                 config,
                 store,
                 breakers,

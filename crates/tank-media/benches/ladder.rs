@@ -44,6 +44,8 @@ fn main() {
             rungs,
             output_dir: out,
             preset: &preset,
+            downscaled_preset: &preset,
+            crf: 18,
             segment_secs: 6,
             max_secs: None,
             max_fps: None,

@@ -21,6 +21,11 @@ const ERROR_LINES_KEPT: usize = 5;
 /// Seconds between forced keyframes: divides the segment length, so every
 /// segment starts on a keyframe and players can switch rungs cleanly.
 const KEYFRAME_SECS: u32 = 2;
+/// swscale's algorithm for every rung (rungs only ever scale down). The
+/// `settings` benchmark found no faster one worth its loss: from 1080p to
+/// 480p, `area` and `bilinear` saved at most 2 % of the time and cost
+/// 0.0015 to 0.004 of SSIM, so it stays FFmpeg's default, `bicubic`.
+const SCALER: &str = "bicubic";
 
 /// Everything one encode needs.
 #[derive(Debug, Clone)]
@@ -33,6 +38,15 @@ pub struct LadderJob<'a> {
     pub output_dir: &'a Path,
     /// x264 preset (`ultrafast` … `veryslow`).
     pub preset: &'a str,
+    /// x264 preset for rungs at most half the source's size (a 1080p
+    /// source's 480p): small enough to encode slower at little cost, and
+    /// the detail a large downscale keeps is what a fast preset loses at
+    /// the capped rate (measured: `benches/settings.rs`).
+    pub downscaled_preset: &'a str,
+    /// x264's constant rate factor, capped by each rung's maximum rate.
+    /// Hardware encoders, which have no CRF of the same meaning, get each
+    /// rung's average rate instead.
+    pub crf: u8,
     pub segment_secs: u32,
     /// The output stops after this many seconds of the source (a short).
     pub max_secs: Option<u32>,
@@ -324,7 +338,7 @@ pub fn ffmpeg_args(job: &LadderJob<'_>, encoder: VideoEncoder) -> Vec<String> {
     }
     for (i, planned) in rungs.iter().enumerate() {
         graph.push_str(&format!(
-            ";[s{i}]scale={}:{},setsar=1,{}[v{i}]",
+            ";[s{i}]scale={}:{}:flags={SCALER},setsar=1,{}[v{i}]",
             planned.width,
             planned.height,
             encoder.output_filter()
@@ -341,11 +355,25 @@ pub fn ffmpeg_args(job: &LadderJob<'_>, encoder: VideoEncoder) -> Vec<String> {
     }
 
     args.extend(encoder.codec_args(job.preset));
+    let constant_quality = encoder == VideoEncoder::Libx264;
+    if constant_quality {
+        // After the preset for every rung, so it wins for these.
+        let source = &job.info.video;
+        for (i, planned) in rungs.iter().enumerate() {
+            if 2 * planned.width.min(planned.height) <= source.width.min(source.height)
+                && job.downscaled_preset != job.preset
+            {
+                args.extend([format!("-preset:v:{i}"), job.downscaled_preset.into()]);
+            }
+        }
+        args.extend(["-crf".into(), job.crf.to_string()]);
+    }
     for (i, planned) in rungs.iter().enumerate() {
         let rung = &planned.rung;
+        if !constant_quality {
+            args.extend([format!("-b:v:{i}"), format!("{}k", rung.video_kbps)]);
+        }
         args.extend([
-            format!("-b:v:{i}"),
-            format!("{}k", rung.video_kbps),
             format!("-maxrate:v:{i}"),
             format!("{}k", rung.max_video_kbps),
             format!("-bufsize:v:{i}"),
@@ -528,16 +556,23 @@ mod tests {
     }
 
     fn args_for(audio: bool) -> String {
+        args_for_source(&info(audio))
+    }
+
+    /// FFmpeg's arguments for the default ladder of `info`, at `veryfast`
+    /// (`faster` for rungs of half its size), crf 18.
+    fn args_for_source(info: &SourceInfo) -> String {
         let tools = Tools::discover();
-        let info = info(audio);
         let rungs = plan(&default_ladder(), &info.video);
         let job = LadderJob {
             tools: &tools,
             source: Path::new("/in/source.mp4"),
-            info: &info,
+            info,
             rungs: &rungs,
             output_dir: Path::new("/out/hls"),
             preset: "veryfast",
+            downscaled_preset: "faster",
+            crf: 18,
             segment_secs: 6,
             max_secs: None,
             max_fps: None,
@@ -551,12 +586,33 @@ mod tests {
         let args = args_for(true);
         assert_eq!(args.matches("-i ").count(), 1);
         assert!(args.contains(
-            "[0:v]split=2[s0][s1];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];[s1]scale=854:480,setsar=1,format=yuv420p[v1]"
+            "[0:v]split=2[s0][s1];[s0]scale=1280:720:flags=bicubic,setsar=1,format=yuv420p[v0];[s1]scale=854:480:flags=bicubic,setsar=1,format=yuv420p[v1]"
         ));
         assert!(args.contains("-var_stream_map v:0,a:0,name:720p v:1,a:1,name:480p"));
-        assert!(args.contains("-b:v:0 2800k -maxrate:v:0 2996k -bufsize:v:0 5992k"));
+        assert!(
+            args.contains("-crf 18 -maxrate:v:0 2996k -bufsize:v:0 5992k"),
+            "x264 encodes at constant quality, capped per rung"
+        );
+        assert!(!args.contains("-b:v"));
+        assert!(
+            !args.contains("-preset:v:"),
+            "720p to 480p is not downscaled far enough for another preset"
+        );
         assert!(args.contains("-c:a aac -ar 48000 -ac 2 -b:a:0 128k -b:a:1 96k"));
         assert!(args.ends_with("-master_pl_name manifest.m3u8 -var_stream_map v:0,a:0,name:720p v:1,a:1,name:480p /out/hls/%v/index.m3u8"));
+    }
+
+    #[test]
+    fn a_rung_at_most_half_the_source_gets_the_downscaled_preset() {
+        let mut info = info(true);
+        (info.video.width, info.video.height) = (1920, 1080);
+        let args = args_for_source(&info);
+
+        assert!(
+            args.contains("-preset veryfast -profile:v high -preset:v:2 faster -crf 18"),
+            "1080p and 720p at veryfast, 480p (of 1080p) at faster: {args}"
+        );
+        assert_eq!(args.matches("-preset:v:").count(), 1);
     }
 
     #[test]

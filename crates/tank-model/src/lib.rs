@@ -30,4 +30,4 @@ pub use report::{
     Attempt, AttemptFilter, DiskUsage, JobAttempt, JobFolderSize, JobReport, JobSummary, Replica,
     StateChange, VerifiedReplica,
 };
-pub use state::JobState;
+pub use state::{JobState, StageKind};

@@ -26,6 +26,15 @@ pub enum JobState {
     Cancelled,
 }
 
+/// What a stage spends its time on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageKind {
+    /// Probing and encoding: `[jobs] max_concurrent` at once.
+    Cpu,
+    /// Download, upload, pin and verify: `[jobs] max_network` at once.
+    Network,
+}
+
 impl JobState {
     pub const ALL: [JobState; 11] = [
         JobState::Queued,
@@ -78,6 +87,34 @@ impl JobState {
     /// where the input comes from).
     pub fn is_working(self) -> bool {
         !self.is_resting()
+    }
+
+    /// What this state's stage works with, and so which of the engine's
+    /// slots it takes: probing and encoding keep the CPU busy, the other
+    /// stages wait on the network. `None` for `queued` (its stage only
+    /// reads the job) and for resting states.
+    pub fn stage_kind(self) -> Option<StageKind> {
+        match self {
+            JobState::Probing | JobState::Encoding => Some(StageKind::Cpu),
+            JobState::Downloading
+            | JobState::Uploading
+            | JobState::Pinning
+            | JobState::Verifying => Some(StageKind::Network),
+            JobState::Queued
+            | JobState::AwaitingReplicas
+            | JobState::Done
+            | JobState::Failed
+            | JobState::Cancelled => None,
+        }
+    }
+
+    /// Still to be encoded: a working job that has not reached `uploading`.
+    /// Such a job needs an encode slot before it is done with the CPU.
+    pub fn needs_encode(self) -> bool {
+        matches!(
+            self,
+            JobState::Queued | JobState::Downloading | JobState::Probing | JobState::Encoding
+        )
     }
 
     /// Where a job goes when this state's stage succeeds. A queued job's
@@ -136,6 +173,34 @@ impl std::fmt::Display for JobState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_stage_but_queued_takes_a_slot_and_only_probe_and_encode_take_the_cpu() {
+        for state in JobState::ALL {
+            let expected = match state {
+                JobState::Probing | JobState::Encoding => Some(StageKind::Cpu),
+                JobState::Queued => None,
+                s if s.is_working() => Some(StageKind::Network),
+                _ => None,
+            };
+            assert_eq!(state.stage_kind(), expected, "{state}");
+        }
+    }
+
+    #[test]
+    fn a_job_needs_an_encode_until_the_encode_stage_succeeds() {
+        // Walk the happy path of a remote job: every state up to encoding
+        // still needs the encode; from uploading on, none does.
+        let mut state = JobState::Queued;
+        let mut seen_encoding = false;
+        while let Some(next) = state.after_success(true) {
+            assert_eq!(state.needs_encode(), !seen_encoding, "{state}");
+            seen_encoding |= state == JobState::Encoding;
+            state = next;
+        }
+        assert!(!JobState::AwaitingReplicas.needs_encode());
+        assert!(!JobState::Failed.needs_encode());
+    }
 
     #[test]
     fn states_round_trip_through_their_names() {

@@ -445,8 +445,6 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Jobs stopped mid-work (not finished, not parked, not paused), with
-    /// their folders, oldest first.
     /// When `job` first entered `state` (ms), if it ever did.
     pub fn entered_at(&self, job: JobId, state: JobState) -> Result<Option<i64>, StoreError> {
         Ok(self.conn().query_row(
@@ -456,6 +454,17 @@ impl Store {
         )?)
     }
 
+    /// The states of every job not finished: working, parked or paused.
+    pub fn unfinished_states(&self) -> Result<Vec<JobState>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT state FROM jobs WHERE state NOT IN ('done', 'failed', 'cancelled')")?;
+        let rows = stmt.query_map([], |r| state_column(r, 0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Jobs stopped mid-work (not finished, not parked, not paused), with
+    /// their folders, oldest first.
     pub fn unfinished(&self) -> Result<Vec<(JobId, String)>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
@@ -643,6 +652,31 @@ mod tests {
         assert_eq!(job.failed_stage, Some(JobState::Pinning));
         assert_eq!(job.retryable, Some(true));
         assert_eq!(job.error.as_deref(), Some("no node answered"));
+    }
+
+    #[test]
+    fn unfinished_states_count_parked_jobs_and_leave_out_finished_ones() {
+        let (dir, store) = store();
+        let ids: Vec<_> = (0..4)
+            .map(|i| store.create_job(&format!("{i}"), dir.path()).unwrap())
+            .collect();
+        store
+            .transition(ids[1], JobState::Queued, JobState::Pinning, &[])
+            .unwrap();
+        store
+            .park(ids[1], JobState::Pinning, "1 of 2 replicas", now_ms(), &[])
+            .unwrap();
+        store
+            .transition(ids[2], JobState::Queued, JobState::Done, &[])
+            .unwrap();
+        store
+            .fail(ids[3], JobState::Queued, "bad input", false)
+            .unwrap();
+
+        let mut states = store.unfinished_states().unwrap();
+        states.sort_by_key(|s| s.as_str());
+
+        assert_eq!(states, [JobState::AwaitingReplicas, JobState::Queued]);
     }
 
     #[test]

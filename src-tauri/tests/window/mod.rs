@@ -70,20 +70,7 @@ impl DesktopApp {
         let driver = Command::new(tauri_driver())
             .args(["--port", &port.to_string()])
             .args(["--native-port", &free_port().to_string()])
-            .env("DISPLAY", &display)
-            .env("TANK_CONFIG", dir.path().join("config.toml"))
-            .env("TANK_DATA_DIR", dir.path().join("data"))
-            // Software rendering: Xvfb has no GPU.
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-            .env("LIBGL_ALWAYS_SOFTWARE", "1")
-            // No accessibility bus: when it is slow to answer, GTK's and
-            // WebKit's blocking D-Bus calls to it (25 s each) stall the
-            // window; an address that does not exist fails at once.
-            .env("NO_AT_BRIDGE", "1")
-            .env(
-                "AT_SPI_BUS_ADDRESS",
-                "unix:path=/nonexistent/tank-no-a11y-bus",
-            )
+            .envs(app_env(dir.path(), &display))
             .envs(env.iter().copied())
             .stdout(driver_output.try_clone().unwrap())
             .stderr(driver_output)
@@ -116,6 +103,31 @@ impl DesktopApp {
         };
         app.wait_for(ready).await;
         app
+    }
+
+    /// The X display the window is on.
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// The names of every process the app runs (under the driver's).
+    pub fn process_names(&self) -> Vec<String> {
+        crate::host::processes::names(self.driver.id().expect("the driver runs"))
+    }
+
+    /// Starts the app a second time, as an operator would, and waits for
+    /// that process to end: it hands over to the running one and exits.
+    pub async fn launch_again(&self) {
+        let mut second = Command::new(env!("CARGO_BIN_EXE_tank-desktop"))
+            .envs(app_env(self.dir.path(), &self.display))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("a second launch starts");
+        let status = tokio::time::timeout(Duration::from_secs(30), second.wait())
+            .await
+            .expect("a second launch hands over and exits")
+            .unwrap();
+        assert!(status.success(), "a second launch exits cleanly: {status}");
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -254,6 +266,28 @@ impl DesktopApp {
         let _ = self.driver.kill().await;
         let _ = self.xvfb.kill().await;
     }
+}
+
+/// What the app runs with, whoever starts it: its config and data folder
+/// in `dir`, the display, and the settings a display without a GPU or an
+/// accessibility bus needs.
+fn app_env(dir: &Path, display: &str) -> Vec<(&'static str, std::ffi::OsString)> {
+    vec![
+        ("DISPLAY", display.into()),
+        ("TANK_CONFIG", dir.join("config.toml").into()),
+        ("TANK_DATA_DIR", dir.join("data").into()),
+        // Software rendering: Xvfb has no GPU.
+        ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".into()),
+        ("LIBGL_ALWAYS_SOFTWARE", "1".into()),
+        // No accessibility bus: when it is slow to answer, GTK's and
+        // WebKit's blocking D-Bus calls to it (25 s each) stall the
+        // window; an address that does not exist fails at once.
+        ("NO_AT_BRIDGE", "1".into()),
+        (
+            "AT_SPI_BUS_ADDRESS",
+            "unix:path=/nonexistent/tank-no-a11y-bus".into(),
+        ),
+    ]
 }
 
 /// Where screenshots and logs go.

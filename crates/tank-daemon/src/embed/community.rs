@@ -4,8 +4,8 @@
 //! The reference encoder registers once and never polls again if that
 //! fails, and claims a job every minute whatever its load; here
 //! registration is retried with backoff, repeated whenever the embed system
-//! forgets us (404), and `myJob` is asked only while fewer than `[jobs]
-//! max_concurrent` jobs are unfinished.
+//! forgets us (404), and `myJob` is asked only while an encode slot is
+//! free and fewer than `[jobs] max_unfinished` jobs are unfinished.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -141,20 +141,14 @@ impl EmbedWorker {
         }
     }
 
-    /// Whether one more job fits: unfinished jobs (of any source) stay
-    /// below `[jobs] max_concurrent`, so a claimed job starts at once and
-    /// its progress clock is never spent waiting in our queue.
+    /// Whether one more job fits: an encode slot free for it, so a claimed
+    /// job starts at once and its progress clock is never spent waiting in
+    /// our queue, and fewer than `[jobs] max_unfinished` unfinished jobs.
     fn has_room(&self) -> bool {
-        if self.engine.is_paused() {
-            return false;
-        }
-        match self.engine.store().unfinished() {
-            Ok(jobs) => jobs.len() < self.engine.config().jobs.max_concurrent as usize,
-            Err(e) => {
-                tracing::error!(%e, "cannot count unfinished jobs");
-                false
-            }
-        }
+        self.engine.has_room_for_a_claim().unwrap_or_else(|e| {
+            tracing::error!(%e, "cannot count unfinished jobs");
+            false
+        })
     }
 
     /// The job is ours: recorded with its key, it becomes a local job.

@@ -22,22 +22,20 @@ const SOON: Duration = Duration::from_secs(1);
 
 impl GatewayWorker {
     /// One poll: announce this encoder (until that worked once), settle
-    /// claims whose outcome is unknown, then ask for a job when below the
-    /// concurrency limit. Returns the wait before the next.
+    /// claims whose outcome is unknown, then ask for a job when there is room
+    /// (an encode slot free, `[jobs] max_unfinished` not reached). Returns the wait before the next.
     pub(super) async fn poll_round(&self) -> Duration {
         if !self.announced.load(Ordering::Relaxed) {
             self.announce().await;
         }
         self.settle_claiming().await;
-        let busy = match self.engine.store().unfinished() {
-            Ok(jobs) => jobs.len(),
+        match self.engine.has_room_for_a_claim() {
+            Ok(true) => {}
+            Ok(false) => return self.remote.poll_wait(),
             Err(e) => {
-                tracing::error!(%e, "cannot count running jobs");
+                tracing::error!(%e, "cannot count unfinished jobs");
                 return self.remote.poll_wait();
             }
-        };
-        if self.engine.is_paused() || busy >= self.engine.config().jobs.max_concurrent as usize {
-            return self.remote.poll_wait();
         }
         match self.remote.call("getJob", self.client.get_job()).await {
             Ok(Some(job)) => {

@@ -103,8 +103,14 @@ impl Engine {
                 true => JobState::Downloading,
                 false => JobState::Encoding,
             };
+            let stage = async {
+                // Held for the stage only: the commit and any retry wait
+                // leave it to the next job.
+                let _slot = inner.slots.take(from).await;
+                self.run_stage(job, cancel.clone(), lock.clone()).await
+            };
             let outcome = tokio::select! {
-                outcome = self.run_stage(job, cancel.clone(), lock.clone()) => outcome,
+                outcome = stage => outcome,
                 // Paused or cancelled: the stage is dropped where it is.
                 _ = run.stop.cancelled() => Outcome::Stopped,
             };

@@ -73,10 +73,10 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
             }
         }
     }
-    let (tools, codec, preset) = (
+    let (tools, codec, encoding) = (
         stage.tools.clone(),
         stage.config.codec(),
-        stage.config.encoding.preset.clone(),
+        stage.config.encoding.clone(),
     );
     let (store, events, job, cancel) = (
         stage.store.clone(),
@@ -109,7 +109,9 @@ pub(crate) async fn encode(stage: &Stage<'_>) -> Outcome {
             info: &info,
             rungs: &rungs,
             output_dir: &out_for_encode,
-            preset: &preset,
+            preset: &encoding.preset,
+            downscaled_preset: &encoding.downscaled_preset,
+            crf: encoding.crf,
             segment_secs,
             max_secs: rules.max_seconds,
             max_fps: rules.max_fps,
