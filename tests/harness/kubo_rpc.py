@@ -54,6 +54,10 @@ class Node:
         # pinned recursively are remembered here, across restarts too.
         self._recursive_file = self.work / "recursive-pins.json"
         self._lock = threading.Lock()
+        # One fetch per CID into the cat cache: concurrent reads of the same
+        # folder (a job's parallel ranges, several jobs at once) wait for it
+        # instead of writing over each other's partial tree.
+        self._fetching: dict[str, threading.Lock] = {}
         self._recursive = set(json.loads(self._recursive_file.read_text())) if self._recursive_file.exists() else set()
         # Set from the control port to make the repo look fuller than it is.
         self.repo_override: dict[str, int] = {}
@@ -116,14 +120,21 @@ class Node:
         not a path, so whole trees are fetched into a cache (local reads when
         the node holds the blocks; bitswap otherwise)."""
         cache = self.work / "cat-cache" / cid
-        if not cache.exists():
-            partial = cache.with_name(cid + ".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            partial.parent.mkdir(parents=True, exist_ok=True)
-            ok = blocking_call(lambda: self.kubo.download(self.repo_key, cid, str(partial)), timeout, "cat")
-            if not ok:
-                raise RpcError(f"cat: could not resolve {cid}")
-            os.replace(partial, cache)
+        with self._lock:
+            fetching = self._fetching.setdefault(cid, threading.Lock())
+        if not fetching.acquire(timeout=-1 if timeout is None else timeout):
+            raise RpcError(f"cat: timed out waiting for another read of {cid}")
+        try:
+            if not cache.exists():
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                partial = cache.with_name(cid + ".partial")
+                shutil.rmtree(partial, ignore_errors=True)
+                ok = blocking_call(lambda: self.kubo.download(self.repo_key, cid, str(partial)), timeout, "cat")
+                if not ok:
+                    raise RpcError(f"cat: could not resolve {cid}")
+                os.replace(partial, cache)
+        finally:
+            fetching.release()
         return cache
 
     def read_file(self, cid: str, inner: str, timeout: float | None) -> bytes:
