@@ -49,10 +49,7 @@ async fn a_job_added_in_the_window_runs_to_done_and_shows_its_retry_history() {
     app.screenshot("jobs-empty").await;
 
     let clip = Clip::new(640, 360, 4.0).write(app.dir.path(), "talk.mp4");
-    app.type_into("[data-testid=add-input]", clip.to_str().unwrap())
-        .await;
-    app.click("add-button").await;
-    app.wait_for("[data-testid=job-row-1]").await;
+    app.add_job(&clip, 1).await;
     app.screenshot("jobs-running").await;
     app.wait_for_within(
         "[data-testid=job-row-1][data-state=done]",
@@ -97,10 +94,7 @@ async fn a_closed_window_takes_its_webview_with_it_and_comes_back_on_a_second_la
     let config = config_for(&[&supernode, &backup_1], "tank-e2e-tray");
     let app = DesktopApp::launch(&config).await;
     let clip = Clip::new(640, 360, 6.0).write(app.dir.path(), "talk.mp4");
-    app.type_into("[data-testid=add-input]", clip.to_str().unwrap())
-        .await;
-    app.click("add-button").await;
-    app.wait_for("[data-testid=job-row-1]").await;
+    app.add_job(&clip, 1).await;
     let webkit = |names: &[String]| names.iter().any(|n| n.starts_with("WebKitWebProces"));
     assert!(webkit(&app.process_names()), "{:?}", app.process_names());
 

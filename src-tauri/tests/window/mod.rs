@@ -213,6 +213,15 @@ impl DesktopApp {
             .await;
     }
 
+    /// Adds `input` (a file path, URL or `ipfs://` CID) as the operator
+    /// does, typed into the add box, and waits for job `id`'s row.
+    pub async fn add_job(&self, input: &Path, id: u32) {
+        self.type_into("[data-testid=add-input]", input.to_str().unwrap())
+            .await;
+        self.click("add-button").await;
+        self.wait_for(&format!("[data-testid=job-row-{id}]")).await;
+    }
+
     /// Replaces the text of the input matching `css`.
     pub async fn type_into(&self, css: &str, text: &str) {
         let input = self.wait_for(css).await;
