@@ -1,7 +1,7 @@
 // Generated from the Rust types by `UPDATE_BINDINGS=1 cargo test -p tank-desktop bindings`.
 // Do not edit by hand.
 
-export type JobState = "queued" | "downloading" | "probing" | "encoding" | "uploading" | "pinning" | "verifying" | "awaiting_replicas" | "done" | "failed" | "cancelled";
+export type JobState = "queued" | "downloading" | "probing" | "encoding" | "uploading" | "pinning" | "verifying" | "awaiting_replicas" | "awaiting_retry" | "done" | "failed" | "cancelled";
 
 export type JobSummary = { id: number, state: JobState, input: string, cid: string | null, error: string | null, retryable: boolean | null, updated_at: string, 
 /**
@@ -11,7 +11,12 @@ paused: boolean,
 /**
  * The latest encoding progress, while it encodes.
  */
-progress: EncodeProgress | null, };
+progress: EncodeProgress | null, 
+/**
+ * The stage a failed or parked job stopped in: where a retry, or the
+ * end of its wait, goes on.
+ */
+stopped_in: JobState | null, };
 
 export type JobReport = { id: number, state: JobState, input: string, cid: string | null, 
 /**

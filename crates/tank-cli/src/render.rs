@@ -13,7 +13,7 @@ pub fn job(report: &JobReport) -> String {
     let mark = match report.state {
         JobState::Done => "✔",
         JobState::Failed | JobState::Cancelled => "✘",
-        JobState::AwaitingReplicas => "⏸",
+        JobState::AwaitingReplicas | JobState::AwaitingRetry => "⏸",
         _ => "…",
     };
     let _ = writeln!(out, "job {}  {} {}", report.id, mark, report.state);
@@ -50,6 +50,10 @@ pub fn job(report: &JobReport) -> String {
         let retry = match (report.state, report.retryable) {
             (JobState::AwaitingReplicas, _) => {
                 "waiting: `tank daemon` keeps trying and finishes it when nodes come back"
+                    .to_owned()
+            }
+            (JobState::AwaitingRetry, _) => {
+                "waiting: its stage runs again after a backoff (`tank daemon`, or `tank resume`)"
                     .to_owned()
             }
             (JobState::Cancelled, _) => "no: it was cancelled".to_owned(),

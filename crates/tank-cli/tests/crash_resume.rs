@@ -219,6 +219,37 @@ async fn killed_while_pinning_the_job_resumes_without_encoding_again() {
 }
 
 #[tokio::test]
+async fn killed_while_waiting_to_upload_again_the_job_resumes_and_finishes() {
+    let world = World::with_nodes(1).await;
+    world.edit_config("retries = 0\n", "retries = 5\nretry_backoff = [\"3s\"]\n");
+    world.node("supernode").refuse_connections().await;
+    let clip = world.short_clip();
+    let mut tank = world
+        .tank_command(&["encode", clip.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+
+    world
+        .wait_for_job(1, "awaiting_retry", |r| r["state"] == "awaiting_retry")
+        .await;
+    tank.start_kill().unwrap();
+    tank.wait().await.unwrap();
+    world.node("supernode").accept_connections().await;
+    let parked = world.tank(&["job", "1", "--json"]).await.json();
+    assert_eq!(parked["state"], "awaiting_retry", "the wait is committed");
+    assert_eq!(parked["retryable"], true);
+
+    // `resume` waits out what is left of the backoff, then uploads.
+    let report = world.tank(&["resume", "--json"]).await.json();
+
+    assert_eq!(report["state"], "done", "{report:#}");
+    let states = states(&report);
+    let encodes = states.iter().filter(|s| *s == "encoding").count();
+    assert_eq!(encodes, 1, "{states:?}");
+}
+
+#[tokio::test]
 async fn a_running_job_is_not_resumed_by_a_second_process() {
     let world = World::with_nodes(1).await;
     let mut tank = start_slow_encode(&world);

@@ -706,9 +706,9 @@ async fn files_a_file_manager_adds_to_the_hls_folder_are_never_published() {
 #[tokio::test]
 async fn a_segment_truncated_before_the_upload_is_encoded_again_once_and_the_job_ends_done() {
     let world = World::with_nodes(1).await;
-    // The first add fails, so the job waits 3 s in `uploading` before it
-    // tries again: long enough to truncate a segment, as a power cut or
-    // a careless script would.
+    // The first add fails, so the job waits 3 s (`awaiting_retry`) before
+    // it uploads again: long enough to truncate a segment, as a power cut
+    // or a careless script would.
     world
         .node("supernode")
         .fault(serde_json::json!({"op": "add", "action": "fail", "count": 1, "message": "busy"}))
@@ -720,13 +720,16 @@ async fn a_segment_truncated_before_the_upload_is_encoded_again_once_and_the_job
     let segment = world.data_dir().join("jobs/1/hls/720p/720p_0.ts");
     let damage = async {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        // Until job 1 exists and uploads.
-        let uploading = || async {
+        // Until job 1 exists and waits to upload again.
+        let waiting = || async {
             let run = world.tank(&["job", "1", "--json"]).await;
-            serde_json::from_str::<Value>(&run.stdout).is_ok_and(|r| r["state"] == "uploading")
+            serde_json::from_str::<Value>(&run.stdout).is_ok_and(|r| r["state"] == "awaiting_retry")
         };
-        while !uploading().await {
-            assert!(std::time::Instant::now() < deadline, "never uploading");
+        while !waiting().await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never waiting to upload again"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let file = std::fs::OpenOptions::new()

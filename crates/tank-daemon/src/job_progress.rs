@@ -45,8 +45,14 @@ impl JobProgress {
 
     /// Overall and download progress of `job`, now in `state`, in percent.
     pub fn of(&self, engine: &Engine, job: JobId, state: JobState) -> (f64, f64) {
+        let row = engine.store().job(job).ok();
+        // A job waiting to retry a stage is as far as that stage.
+        let state = match state {
+            JobState::AwaitingRetry => row.as_ref().and_then(|r| r.failed_stage).unwrap_or(state),
+            state => state,
+        };
         let encoded = (state == JobState::Encoding)
-            .then(|| engine.store().job(job).ok()?.progress?.percent)
+            .then(|| row?.progress?.percent)
             .flatten();
         overall(state, self.downloads.get(&job).copied(), encoded)
     }
@@ -62,7 +68,8 @@ fn overall(state: JobState, downloaded: Option<f64>, encoded: Option<f64>) -> (f
         _ => 100.0,
     };
     let overall = match state {
-        JobState::Queued => 0.0,
+        // (Parking to retry records the stage, so `of` never passes it.)
+        JobState::Queued | JobState::AwaitingRetry => 0.0,
         JobState::Downloading => downloaded / 10.0,
         JobState::Probing => 10.0,
         JobState::Encoding => 10.0 + encoded.unwrap_or(0.0) * 0.75,

@@ -32,8 +32,9 @@ impl Scheduler {
         }
     }
 
-    /// Wakes parked jobs whose wait is over, then starts as many waiting
-    /// jobs as there are free slots.
+    /// Wakes parked jobs whose wait is over, then starts waiting jobs: as
+    /// many still to encode as there are free places, and every one past
+    /// its encode.
     pub fn round(&mut self) {
         while self.tasks.try_join_next().is_some() {}
         if self.engine.is_paused() {
@@ -42,10 +43,7 @@ impl Scheduler {
         if let Err(e) = self.engine.wake_parked() {
             tracing::error!(%e, "pin queue round failed");
         }
-        let free = self.free_places();
-        if free == 0 {
-            return;
-        }
+        let mut free = self.free_places();
         let waiting = match self.engine.interrupted() {
             Ok(ids) => ids,
             Err(e) => {
@@ -53,10 +51,17 @@ impl Scheduler {
                 return;
             }
         };
-        for id in waiting.into_iter().take(free) {
-            if !self.running.lock().expect("not poisoned").insert(id) {
+        for id in waiting {
+            if self.running.lock().expect("not poisoned").contains(&id) {
                 continue;
             }
+            if self.takes_a_place(id) {
+                if free == 0 {
+                    continue;
+                }
+                free -= 1;
+            }
+            self.running.lock().expect("not poisoned").insert(id);
             let slot = Slot {
                 id,
                 running: self.running.clone(),
@@ -73,6 +78,20 @@ impl Scheduler {
                 }
             });
         }
+    }
+
+    /// Whether starting job `id` spends one of [`Self::free_places`].
+    /// Pipelined, a job past its encode (woken from parking, or stopped
+    /// mid-upload) does not: it only waits on the network, where the
+    /// engine's network slots bound it, so it never waits behind encodes.
+    fn takes_a_place(&self, id: JobId) -> bool {
+        !self.engine.config().jobs.pipeline
+            // A job whose state cannot be read is counted, to be safe.
+            || self
+                .engine
+                .store()
+                .job(id)
+                .map_or(true, |job| job.state.needs_encode())
     }
 
     /// How many more jobs may start now. Pipelined, a job counts until its
@@ -92,11 +111,9 @@ impl Scheduler {
         if !jobs.pipeline {
             return (jobs.max_concurrent as usize).saturating_sub(running.len());
         }
-        let store = self.engine.store();
         let to_encode = running
             .into_iter()
-            // A job whose state cannot be read is counted, to be safe.
-            .filter(|id| store.job(*id).map_or(true, |job| job.state.needs_encode()))
+            .filter(|id| self.takes_a_place(*id))
             .count();
         (2 * jobs.max_concurrent as usize).saturating_sub(to_encode)
     }

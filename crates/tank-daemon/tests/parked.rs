@@ -1,14 +1,17 @@
-//! The durable pin queue: a job that cannot reach its quorum parks
+//! Parked jobs. A job that cannot reach its quorum parks
 //! (`awaiting_replicas`) and keeps its HLS folder; the daemon's scheduler
 //! finishes it on its own once nodes come back, or gives up, retryably,
-//! after `park_for`. (That parked work survives a `tank daemon` process
-//! killed mid-wait is the binary's: crates/tank-cli/tests/crash_resume.rs.)
+//! after `park_for`. A stage that fails for a reason of the network parks
+//! too (`awaiting_retry`), and the scheduler runs that stage again when its
+//! backoff is over. (That parked
+//! work survives a `tank` process killed mid-wait is the binary's:
+//! crates/tank-cli/tests/crash_resume.rs.)
 
 mod common;
 
 use common::{encode, open_daemon, open_engine, replica_nodes, wait_for_job, Running};
 use tank_daemon::Daemon;
-use tank_model::{JobReport, JobState};
+use tank_model::{JobInput, JobReport, JobState};
 use tank_testkit::World;
 
 /// Two nodes, quorum 2, the backup dead: the job parks. The daemon on the
@@ -94,4 +97,55 @@ async fn a_job_whose_nodes_all_hang_parks_at_its_pinning_deadline() {
         error.contains("the pinning deadline of 2s passed"),
         "{error}"
     );
+}
+
+/// How many times `report`'s job entered `state`.
+fn times_in(report: &JobReport, state: JobState) -> usize {
+    report.history.iter().filter(|h| h.state == state).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_failed_for_the_network_parks_and_the_daemon_uploads_again_after_its_backoff() {
+    let world = World::with_nodes(1).await;
+    world.edit_config("retries = 0\n", "retries = 50\nretry_backoff = [\"1s\"]\n");
+    world.node("supernode").refuse_connections().await;
+    let daemon = open_daemon(&world);
+    let engine = daemon.engine();
+    let id = engine.submit(&JobInput::File(world.short_clip())).unwrap();
+
+    let running = Running::start(&daemon);
+    let waiting = wait_for_job(engine, id, "awaiting_retry", |r| {
+        r.state == JobState::AwaitingRetry
+    })
+    .await;
+    assert_eq!(waiting.retryable, Some(true));
+    let detail = waiting.history.last().unwrap().detail.clone().unwrap();
+    assert!(
+        detail.ends_with("(trying uploading again in 1s)"),
+        "{detail}"
+    );
+    let listed = engine.jobs().unwrap();
+    assert_eq!(
+        listed[0].stopped_in,
+        Some(JobState::Uploading),
+        "{listed:#?}"
+    );
+    // Woken into the stage it stopped in, which fails again while the node
+    // refuses.
+    let again = wait_for_job(engine, id, "a second wait", |r| {
+        times_in(r, JobState::AwaitingRetry) >= 2
+    })
+    .await;
+    assert!(
+        again.history.iter().any(|h| h.state == JobState::Uploading
+            && h.detail.as_deref() == Some("trying uploading again")),
+        "{again:#?}"
+    );
+    world.node("supernode").accept_connections().await;
+
+    let done = wait_for_job(engine, id, "done", |r| r.state == JobState::Done).await;
+    assert_eq!(times_in(&done, JobState::Encoding), 1, "encoded once");
+    assert_eq!(replica_nodes(&done), ["supernode"]);
+    assert_eq!(done.error, None);
+    running.stop().await;
 }

@@ -73,3 +73,43 @@ async fn not_pipelined_a_job_holds_its_slot_until_it_is_done() {
         entered(&first, JobState::Done)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_past_its_encode_does_not_wait_behind_encodes() {
+    let world = World::with_nodes(2).await;
+    world.write_config("[jobs]\nmax_concurrent = 1\n");
+    world.edit_config("preset = \"ultrafast\"", "preset = \"medium\"");
+    world.edit_config("attempt_timeout = \"3s\"", "attempt_timeout = \"60s\"");
+    let daemon = open_daemon(&world);
+    let engine = daemon.engine();
+    // Two long encodes, first in line: one encoding and one ready behind
+    // it take both places of the one encode slot.
+    let long = |name: &str| {
+        let clip = world.clip(name, tank_testkit::clip::Clip::new(1280, 720, 12.0));
+        engine.submit(&JobInput::File(clip)).unwrap()
+    };
+    let first = long("first.mp4");
+    long("second.mp4");
+    // A later job, stopped while pinning, as a crashed process leaves it.
+    world.node("supernode").hang_next("pin/add", 1).await;
+    let late = engine.submit(&JobInput::File(world.short_clip())).unwrap();
+    let run = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run(late).await }
+    });
+    wait_for_job(engine, late, "pinning", |r| r.state == JobState::Pinning).await;
+    run.abort();
+    let _ = run.await;
+    world.node("supernode").clear_faults().await;
+
+    let running = Running::start(&daemon);
+    let done = wait_for_job(engine, late, "done", |r| r.state == JobState::Done).await;
+
+    let first = engine.report(first).unwrap();
+    assert!(
+        first.state.needs_encode(),
+        "the late job ended while the first still encoded: {first:#?}"
+    );
+    assert_eq!(done.replicas.len(), 2, "{done:#?}");
+    running.stop().await;
+}

@@ -181,6 +181,9 @@ pub struct JobSummary {
     pub paused: bool,
     /// The latest encoding progress, while it encodes.
     pub progress: Option<tank_media::EncodeProgress>,
+    /// The stage a failed or parked job stopped in: where a retry, or the
+    /// end of its wait, goes on.
+    pub stopped_in: Option<JobState>,
 }
 
 #[cfg(test)]

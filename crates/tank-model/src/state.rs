@@ -19,6 +19,11 @@ pub enum JobState {
     Verifying,
     /// Durable on fewer nodes than the quorum; the pin queue keeps trying.
     AwaitingReplicas,
+    /// A stage failed for a reason of our machine or the network (FFmpeg
+    /// killed, nodes down, a connection cut); it runs again, from the
+    /// stage it stopped in, once its backoff is over. Parked, like
+    /// `awaiting_replicas`: the wait holds no slot and survives a crash.
+    AwaitingRetry,
     Done,
     Failed,
     /// Stopped for good on purpose (e.g. a gateway job given back to the
@@ -36,7 +41,7 @@ pub enum StageKind {
 }
 
 impl JobState {
-    pub const ALL: [JobState; 11] = [
+    pub const ALL: [JobState; 12] = [
         JobState::Queued,
         JobState::Downloading,
         JobState::Probing,
@@ -45,6 +50,7 @@ impl JobState {
         JobState::Pinning,
         JobState::Verifying,
         JobState::AwaitingReplicas,
+        JobState::AwaitingRetry,
         JobState::Done,
         JobState::Failed,
         JobState::Cancelled,
@@ -60,6 +66,7 @@ impl JobState {
             JobState::Pinning => "pinning",
             JobState::Verifying => "verifying",
             JobState::AwaitingReplicas => "awaiting_replicas",
+            JobState::AwaitingRetry => "awaiting_retry",
             JobState::Done => "done",
             JobState::Failed => "failed",
             JobState::Cancelled => "cancelled",
@@ -78,9 +85,16 @@ impl JobState {
         )
     }
 
-    /// A run stops here: finished, or parked for the pin queue.
+    /// A run stops here: finished, or parked (for the pin queue, or until
+    /// a failed stage's backoff is over).
     pub fn is_resting(self) -> bool {
-        self.is_terminal() || self == JobState::AwaitingReplicas
+        self.is_terminal() || self.is_parked()
+    }
+
+    /// Waiting, with nothing running, for its next try (`next_attempt_at`):
+    /// the daemon's scheduler wakes it then.
+    pub fn is_parked(self) -> bool {
+        matches!(self, JobState::AwaitingReplicas | JobState::AwaitingRetry)
     }
 
     /// A state with a stage to run (`queued` included: its stage decides
@@ -102,6 +116,7 @@ impl JobState {
             | JobState::Verifying => Some(StageKind::Network),
             JobState::Queued
             | JobState::AwaitingReplicas
+            | JobState::AwaitingRetry
             | JobState::Done
             | JobState::Failed
             | JobState::Cancelled => None,
@@ -109,7 +124,8 @@ impl JobState {
     }
 
     /// Still to be encoded: a working job that has not reached `uploading`.
-    /// Such a job needs an encode slot before it is done with the CPU.
+    /// Such a job needs an encode slot before it is done with the CPU. (A
+    /// job in `awaiting_retry` needs one when the stage it wakes into does.)
     pub fn needs_encode(self) -> bool {
         matches!(
             self,
@@ -130,6 +146,7 @@ impl JobState {
             JobState::Pinning => JobState::Verifying,
             JobState::Verifying => JobState::Done,
             JobState::AwaitingReplicas
+            | JobState::AwaitingRetry
             | JobState::Done
             | JobState::Failed
             | JobState::Cancelled => return None,
@@ -142,17 +159,18 @@ impl JobState {
     /// - a working or parked job fails or is cancelled;
     /// - pinning parks for want of replicas, and a parked job wakes to
     ///   pinning again;
+    /// - a stage (`queued` has none that fails) parks to retry, and wakes
+    ///   back into the stage it stopped in;
     /// - a failed or parked job is retried, back to any working state (the
     ///   stage it stopped in);
     /// - an upload finds the HLS folder changed since its encode: encoding
     ///   again (downloading first, when the source was deleted).
     pub fn can_move_to(self, to: JobState) -> bool {
-        let retryable = matches!(self, JobState::Failed | JobState::AwaitingReplicas);
+        let retryable = self == JobState::Failed || self.is_parked();
         match to {
-            JobState::Failed | JobState::Cancelled => {
-                self.is_working() || self == JobState::AwaitingReplicas
-            }
+            JobState::Failed | JobState::Cancelled => self.is_working() || self.is_parked(),
             JobState::AwaitingReplicas => self == JobState::Pinning,
+            JobState::AwaitingRetry => self.is_working() && self != JobState::Queued,
             // The HLS folder changed after its encode: it is made again,
             // from a new download when the source is gone.
             JobState::Encoding | JobState::Downloading if self == JobState::Uploading => true,
@@ -199,6 +217,7 @@ mod tests {
             state = next;
         }
         assert!(!JobState::AwaitingReplicas.needs_encode());
+        assert!(!JobState::AwaitingRetry.needs_encode());
         assert!(!JobState::Failed.needs_encode());
     }
 
@@ -246,6 +265,12 @@ mod tests {
         assert!(legal(Pinning, AwaitingReplicas) && !legal(Encoding, AwaitingReplicas));
         assert!(legal(AwaitingReplicas, Pinning), "a parked job wakes");
         assert!(legal(AwaitingReplicas, Failed), "a parked job expires");
+        assert!(legal(Uploading, AwaitingRetry) && legal(Downloading, AwaitingRetry));
+        assert!(!legal(Queued, AwaitingRetry) && !legal(Failed, AwaitingRetry));
+        assert!(
+            legal(AwaitingRetry, Uploading) && legal(AwaitingRetry, Encoding),
+            "a job waiting to retry wakes into the stage it stopped in"
+        );
         assert!(legal(Failed, Uploading) && legal(Failed, Queued), "retry");
         assert!(
             legal(Uploading, Encoding),

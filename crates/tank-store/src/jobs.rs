@@ -65,6 +65,12 @@ pub(crate) const FOLDER_SWEPT: &str = r#"
     ALTER TABLE jobs ADD COLUMN folder_swept_at INTEGER;
 "#;
 
+/// How often the job's current stage has parked to retry (reset when a
+/// stage succeeds or the operator retries).
+pub(crate) const STAGE_RETRIES: &str = r#"
+    ALTER TABLE jobs ADD COLUMN stage_retries INTEGER NOT NULL DEFAULT 0;
+"#;
+
 pub(crate) const PAUSED: &str = r#"
     -- Paused by the operator: kept out of the scheduler until resumed.
     ALTER TABLE jobs ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
@@ -99,6 +105,8 @@ pub enum Field {
     },
     /// Parked jobs: when the pin queue tries again (ms since the epoch).
     NextAttemptAt(i64),
+    /// How often the current stage has parked to retry.
+    StageRetries(u32),
     /// Parked jobs: one more round of waiting, and since when it waits
     /// (kept from the first round).
     ParkRound {
@@ -126,6 +134,7 @@ impl Field {
             Field::Progress(v) => ("progress = ?", json(v)),
             Field::Replicas { .. } => return None,
             Field::NextAttemptAt(at) => ("next_attempt_at = ?", Value::Integer(*at)),
+            Field::StageRetries(n) => ("stage_retries = ?", Value::Integer(i64::from(*n))),
             Field::ParkRound { now } => (
                 "park_rounds = park_rounds + 1, parked_since = COALESCE(parked_since, ?)",
                 Value::Integer(*now),
@@ -139,10 +148,14 @@ fn json<T: serde::Serialize>(value: &T) -> rusqlite::types::Value {
     rusqlite::types::Value::Text(serde_json::to_string(value).expect("stage outputs serialise"))
 }
 
-/// A job waiting for its quorum.
+/// A parked job: waiting for its quorum, or to retry a stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParkedJob {
     pub id: JobId,
+    /// `awaiting_replicas` or `awaiting_retry`.
+    pub state: JobState,
+    /// The stage it stopped in, which it wakes into.
+    pub stage: JobState,
     pub work_dir: String,
     /// Rounds it has been parked so far.
     pub rounds: u32,
@@ -181,6 +194,10 @@ pub struct JobRow {
     pub paused: bool,
     /// What the job's source limits its encode to.
     pub rules: JobRules,
+    /// Parked: when it is tried again (ms since the epoch).
+    pub next_attempt_at: Option<i64>,
+    /// How often the current stage has parked to retry.
+    pub stage_retries: u32,
 }
 
 impl Store {
@@ -198,7 +215,8 @@ impl Store {
             .query_row(
                 "SELECT id, input, state, created_at, updated_at, work_dir, source_path, source_info, encoder,
                         output_dir, renditions, expected_cid, cid, uploaded_to, progress, error, retryable, failed_stage,
-                        source_addresses, paused, rules, output_files, reencoded
+                        source_addresses, paused, rules, output_files, reencoded, next_attempt_at,
+                        stage_retries
                  FROM jobs WHERE id = ?1",
                 [id],
                 |r| {
@@ -228,6 +246,8 @@ impl Store {
                         rules: json_column(r, 20)?.unwrap_or_default(),
                         output_files: json_column(r, 21)?.unwrap_or_default(),
                         reencoded: r.get(22)?,
+                        next_attempt_at: r.get(23)?,
+                        stage_retries: r.get(24)?,
                     })
                 },
             )
@@ -302,6 +322,32 @@ impl Store {
         )
     }
 
+    /// Parks a job in `awaiting_retry` until `next_attempt_at`: its stage
+    /// `from` failed for a reason that is not the input's, for the
+    /// `retries`th time in a row. `note` (the error and the wait) goes in
+    /// its history.
+    pub fn park_to_retry(
+        &self,
+        id: JobId,
+        from: JobState,
+        error: &str,
+        note: &str,
+        next_attempt_at: i64,
+        retries: u32,
+    ) -> Result<(), StoreError> {
+        self.transition_with(
+            id,
+            from,
+            JobState::AwaitingRetry,
+            &[
+                Field::NextAttemptAt(next_attempt_at),
+                Field::StageRetries(retries),
+            ],
+            Some((error, true)),
+            Some(note),
+        )
+    }
+
     /// How many times the job has been parked so far.
     pub fn park_rounds(&self, id: JobId) -> Result<u32, StoreError> {
         self.conn()
@@ -312,19 +358,25 @@ impl Store {
             .ok_or(StoreError::NoSuchJob(id))
     }
 
-    /// Parked jobs whose next try is due, oldest first.
+    /// Parked jobs (for replicas, or to retry a stage) whose next try is
+    /// due, oldest first.
     pub fn due_parked(&self, now: i64) -> Result<Vec<ParkedJob>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT id, work_dir, park_rounds, parked_since FROM jobs
-             WHERE state = 'awaiting_replicas' AND next_attempt_at <= ?1 ORDER BY next_attempt_at",
+            "SELECT id, state, failed_stage, work_dir, park_rounds, parked_since FROM jobs
+             WHERE state IN ('awaiting_replicas', 'awaiting_retry') AND next_attempt_at <= ?1
+             ORDER BY next_attempt_at",
         )?;
         let rows = stmt.query_map([now], |r| {
+            let state = state_column(r, 1)?;
             Ok(ParkedJob {
                 id: r.get(0)?,
-                work_dir: r.get(1)?,
-                rounds: r.get(2)?,
-                since: r.get::<_, Option<i64>>(3)?.unwrap_or(now),
+                state,
+                // Only pinning parks for replicas.
+                stage: state_column(r, 2).unwrap_or(JobState::Pinning),
+                work_dir: r.get(3)?,
+                rounds: r.get(4)?,
+                since: r.get::<_, Option<i64>>(5)?.unwrap_or(now),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -426,7 +478,8 @@ impl Store {
     pub fn list(&self) -> Result<Vec<JobSummary>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT id, state, input, cid, error, retryable, updated_at, paused, progress
+            "SELECT id, state, input, cid, error, retryable, updated_at, paused, progress,
+                    failed_stage
              FROM jobs ORDER BY id DESC",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -440,6 +493,9 @@ impl Store {
                 updated_at: rfc3339(r.get(6)?),
                 paused: r.get(7)?,
                 progress: progress_column(r, 8)?,
+                stopped_in: r
+                    .get::<_, Option<String>>(9)?
+                    .and_then(|s| JobState::parse(&s)),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -455,10 +511,13 @@ impl Store {
     }
 
     /// The states of every job not finished: working, parked or paused.
+    /// A job parked to retry a stage counts as the stage it wakes into.
     pub fn unfinished_states(&self) -> Result<Vec<JobState>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT state FROM jobs WHERE state NOT IN ('done', 'failed', 'cancelled')")?;
+        let mut stmt = conn.prepare(
+            "SELECT CASE state WHEN 'awaiting_retry' THEN failed_stage ELSE state END FROM jobs
+             WHERE state NOT IN ('done', 'failed', 'cancelled')",
+        )?;
         let rows = stmt.query_map([], |r| state_column(r, 0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -469,7 +528,7 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT id, work_dir FROM jobs
-             WHERE state NOT IN ('done', 'failed', 'cancelled', 'awaiting_replicas')
+             WHERE state NOT IN ('done', 'failed', 'cancelled', 'awaiting_replicas', 'awaiting_retry')
                AND paused = 0
              ORDER BY id",
         )?;

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[jobs::RULES],
     &[attempts::ATTEMPTS_BY_TIME],
     &[jobs::OUTPUT_FILES, jobs::FOLDER_SWEPT],
+    &[jobs::STAGE_RETRIES],
 ];
 
 /// Runs the versions `conn` has not run yet, in one transaction.

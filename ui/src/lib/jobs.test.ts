@@ -93,10 +93,16 @@ describe('jobActions', () => {
     expect(jobActions(jobSummary({ state: 'queued', paused: true }))).toEqual({ pause: false, resume: true, cancel: true, retry: false });
   });
 
+  it('offers no pause for a parked job, which has no run to stop', () => {
+    expect(jobActions(jobSummary({ state: 'awaiting_retry' }))).toEqual({ pause: false, resume: false, cancel: true, retry: true });
+    expect(jobActions(jobSummary({ state: 'awaiting_replicas' })).pause).toBe(false);
+  });
+
   it('offers retry only where it can help', () => {
     expect(jobActions(jobSummary({ state: 'failed', retryable: true })).retry).toBe(true);
     expect(jobActions(jobSummary({ state: 'failed', retryable: false })).retry).toBe(false);
     expect(jobActions(jobSummary({ state: 'awaiting_replicas' })).retry).toBe(true);
+    expect(jobActions(jobSummary({ state: 'awaiting_retry' })).retry).toBe(true);
   });
 
   it('offers nothing for finished jobs', () => {

@@ -94,12 +94,17 @@ export interface JobActions {
 /** Which buttons a job shows: only what the engine would accept. */
 export function jobActions(job: Pick<JobSummary, 'state' | 'paused' | 'retryable'>): JobActions {
   const unfinished = !isFinished(job.state);
+  // A parked job has no run to stop: the engine refuses to pause it.
+  const parked = job.state === 'awaiting_replicas' || job.state === 'awaiting_retry';
   return {
-    pause: unfinished && !job.paused,
+    pause: unfinished && !parked && !job.paused,
     resume: unfinished && job.paused,
     cancel: unfinished,
+    // A parked job may be tried again now rather than at the end of its wait.
     retry:
-      (job.state === 'failed' && job.retryable === true) || job.state === 'awaiting_replicas',
+      (job.state === 'failed' && job.retryable === true) ||
+      job.state === 'awaiting_replicas' ||
+      job.state === 'awaiting_retry',
   };
 }
 

@@ -20,6 +20,11 @@ describe('stageSteps', () => {
     expect(statuses(stageSteps('awaiting_replicas'))).toEqual(['done', 'done', 'done', 'current', 'pending']);
   });
 
+  it('keeps a job waiting to retry in the stage it stopped in', () => {
+    expect(stageOf('awaiting_retry')).toBeNull();
+    expect(statuses(stageSteps('awaiting_retry', 'upload'))).toEqual(['done', 'done', 'current', 'pending', 'pending']);
+  });
+
   it('shows where a failed job stopped', () => {
     expect(statuses(stageSteps('failed', 'encode'))).toEqual(['done', 'failed', 'pending', 'pending', 'pending']);
     expect(statuses(stageSteps('failed'))).toEqual(Array(5).fill('pending'));

@@ -31,6 +31,8 @@ export function stageOf(state: JobState): Stage | null {
       return 'pin';
     case 'verifying':
       return 'verify';
+    // Its stage is the one it stopped in, which the state does not say.
+    case 'awaiting_retry':
     case 'queued':
     case 'done':
     case 'failed':
@@ -42,12 +44,12 @@ export function stageOf(state: JobState): Stage | null {
 /**
  * Each stage done, current or pending. A failed or cancelled job stopped
  * in `stoppedIn` (the stage of its last working state, when known), which
- * is shown as failed.
+ * is shown as failed; a job waiting to retry a stage is still in it.
  */
 export function stageSteps(state: JobState, stoppedIn: Stage | null = null): StageStep[] {
   if (state === 'done') return STAGES.map((stage) => ({ stage, status: 'done' }));
   const stopped = state === 'failed' || state === 'cancelled';
-  const at = stopped ? stoppedIn : stageOf(state);
+  const at = stopped || state === 'awaiting_retry' ? stoppedIn : stageOf(state);
   const atIndex = at === null ? -1 : STAGES.indexOf(at);
   return STAGES.map((stage, i) => ({
     stage,

@@ -11,6 +11,7 @@ export function jobTone(state: JobState): Tone {
     case 'failed':
       return 'bad';
     case 'awaiting_replicas':
+    case 'awaiting_retry':
       return 'warn';
     case 'cancelled':
       return 'off';

@@ -25,6 +25,7 @@ export function jobSummary(overrides: Partial<JobSummary> = {}): JobSummary {
     updated_at: '2024-05-01T10:00:00Z',
     paused: false,
     progress: null,
+    stopped_in: null,
     ...overrides,
   };
 }

@@ -66,7 +66,7 @@ pub fn load_config(cli: &Cli) -> Result<(Config, PathBuf), Failure> {
 pub async fn run_job(engine: &Engine, id: JobId, json: bool) -> Result<ExitCode, Failure> {
     let watcher = progress::watch(engine.subscribe(), id);
     let outcome = tokio::select! {
-        outcome = engine.run(id) => outcome,
+        outcome = engine.run_to_end(id) => outcome,
         _ = tokio::signal::ctrl_c() => Err(EngineError::Stopped(id)),
     };
     watcher.abort();

@@ -127,7 +127,11 @@ impl EmbedWorker {
     /// retryable, its pins kept) and reported `failed` next round, so
     /// 3Speak can hand it out again rather than wait on us.
     fn past_replica_deadline(&self, claim: &EmbedClaim, state: JobState) -> bool {
-        if !matches!(state, JobState::Pinning | JobState::AwaitingReplicas) {
+        // (A job retrying a stage after pinning began is still securing them.)
+        if !matches!(
+            state,
+            JobState::Pinning | JobState::AwaitingReplicas | JobState::AwaitingRetry
+        ) {
             return false;
         }
         let since = match self

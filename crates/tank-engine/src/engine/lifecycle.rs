@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tank_model::{JobEvent, JobId, JobInput, JobReport, JobState};
-use tank_store::{now_ms, Field, JobRow};
+use tank_store::{now_ms, Field, JobRow, ParkedJob};
 
 use super::{Engine, StopOnDrop};
 use crate::error::EngineError;
@@ -37,6 +37,13 @@ pub(super) enum Move {
         reason: String,
         outputs: Vec<Field>,
     },
+    /// The stage failed for a reason that is not the input's, for the
+    /// `retries`th time in a row: wait `wait`, then run it again.
+    Backoff {
+        error: String,
+        wait: Duration,
+        retries: u32,
+    },
     Cancel {
         reason: String,
     },
@@ -44,8 +51,10 @@ pub(super) enum Move {
     Retry {
         to: JobState,
     },
-    /// A parked job's wait is over: pinning again.
-    Wake,
+    /// A parked job's wait is over: back to the stage it stopped in.
+    Wake {
+        to: JobState,
+    },
     /// The HLS folder changed between encode and upload: encoding again,
     /// or downloading first when the source was already deleted.
     Reencode {
@@ -61,19 +70,24 @@ pub(super) enum Move {
 impl Move {
     fn target(&self) -> JobState {
         match self {
-            Move::Advance { to, .. } | Move::Retry { to } | Move::Reencode { to, .. } => *to,
+            Move::Advance { to, .. }
+            | Move::Retry { to }
+            | Move::Reencode { to, .. }
+            | Move::Wake { to } => *to,
             Move::Fail { .. } | Move::Expire { .. } => JobState::Failed,
             Move::Park { .. } => JobState::AwaitingReplicas,
+            Move::Backoff { .. } => JobState::AwaitingRetry,
             Move::Cancel { .. } => JobState::Cancelled,
-            Move::Wake => JobState::Pinning,
         }
     }
 }
 
 impl Engine {
-    /// Runs a job from wherever it stands to `done`, `failed` or
-    /// `awaiting_replicas`. Dropping the returned future stops the job where
-    /// it is (FFmpeg is killed); it resumes from its last committed state.
+    /// Runs a job from wherever it stands to a resting state: `done`,
+    /// `failed`, `cancelled`, or parked (`awaiting_replicas`,
+    /// `awaiting_retry`), for whoever wakes parked jobs. Dropping the
+    /// returned future stops the job where it is (FFmpeg is killed); it
+    /// resumes from its last committed state.
     pub async fn run(&self, id: JobId) -> Result<JobReport, EngineError> {
         let inner = &self.inner;
         let work_dir = PathBuf::from(inner.store.job(id)?.work_dir);
@@ -81,17 +95,13 @@ impl Engine {
         let cancel = Arc::new(AtomicBool::new(false));
         let _stop_on_drop = StopOnDrop(cancel.clone());
         let run = inner.controls.register(id);
-        // Failures of our machine or the network in the current state.
-        let mut failures = (JobState::Queued, 0);
         loop {
             let job = inner.store.job(id)?;
             if job.state.is_resting() {
                 break;
             }
             let from = job.state;
-            if failures.0 != from {
-                failures = (from, 0);
-            }
+            let retries = job.stage_retries;
             let remote = JobInput::from_stored(&job.input).is_remote();
             let reencoded = job.reencoded;
             // Where a re-encode starts: a deleted download is fetched again.
@@ -125,26 +135,22 @@ impl Engine {
                     reason,
                     outputs: fields,
                 },
+                // Not the input's fault: the job parks, and the same stage
+                // runs again after a wait, before the job is failed.
                 Outcome::Fail {
                     error,
                     retryable: true,
-                } => {
-                    failures.1 += 1;
-                    // Not the input's fault: the same stage again, after a
-                    // wait, before the job is failed.
-                    if let Some(wait) = policy::stage_retry_wait(&inner.config, failures.1) {
-                        self.recorder(id)
-                            .retrying(from.as_str(), failures.1, &error, wait);
-                        tokio::select! {
-                            _ = tokio::time::sleep(wait) => continue,
-                            _ = run.stop.cancelled() => return Err(EngineError::Stopped(id)),
-                        }
-                    }
-                    Move::Fail {
+                } => match policy::stage_retry_wait(&inner.config, retries + 1) {
+                    Some(wait) => Move::Backoff {
+                        error,
+                        wait,
+                        retries: retries + 1,
+                    },
+                    None => Move::Fail {
                         error,
                         retryable: true,
-                    }
-                }
+                    },
+                },
                 Outcome::Fail { error, retryable } => Move::Fail { error, retryable },
                 // Once: a folder that changes again is not ours to chase.
                 Outcome::Reencode { reason } if reencoded => Move::Fail {
@@ -177,6 +183,33 @@ impl Engine {
             }
         }
         self.report(id)
+    }
+
+    /// [`Engine::run`] for a process with no scheduler behind it (`tank
+    /// encode`, `resume`, `retry`): a job parked to retry a stage is woken
+    /// by this run itself once its wait is over, and run on. A job parked
+    /// for replicas is returned: its wait, counted in minutes to days, is
+    /// the pin queue's (a daemon's).
+    pub async fn run_to_end(&self, id: JobId) -> Result<JobReport, EngineError> {
+        loop {
+            let report = self.run(id).await?;
+            if report.state != JobState::AwaitingRetry {
+                return Ok(report);
+            }
+            let due = self.inner.store.job(id)?.next_attempt_at.unwrap_or(0);
+            let wait = u64::try_from(due - now_ms()).unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            // Another process may have woken it first: the next run says.
+            if let Some(parked) = self
+                .inner
+                .store
+                .due_parked(now_ms())?
+                .into_iter()
+                .find(|parked| parked.id == id)
+            {
+                self.wake(&parked)?;
+            }
+        }
     }
 
     /// The disk is too full for SQLite to commit the stage's outcome: what
@@ -236,7 +269,8 @@ impl Engine {
             JobState::Done
             | JobState::Failed
             | JobState::Cancelled
-            | JobState::AwaitingReplicas => {
+            | JobState::AwaitingReplicas
+            | JobState::AwaitingRetry => {
                 unreachable!("resting states have no stage")
             }
         }
@@ -258,21 +292,32 @@ impl Engine {
             return Err(EngineError::IllegalMove { id, from, to });
         }
         let detail = match change {
-            Move::Advance { outputs, .. } => {
+            Move::Advance { mut outputs, .. } => {
+                // A stage that succeeds ends the backoff of its retries.
+                outputs.push(Field::StageRetries(0));
                 store.transition(id, from, to, &outputs)?;
                 tracing::info!(job = id, %from, %to, "job moved on");
                 None
             }
             Move::Retry { .. } => {
                 // The operator's retry may encode again once more.
-                store.transition(id, from, to, &[Field::Reencoded(false)])?;
+                store.transition(
+                    id,
+                    from,
+                    to,
+                    &[Field::Reencoded(false), Field::StageRetries(0)],
+                )?;
                 tracing::info!(job = id, %from, %to, "job retried");
                 Some("retried".to_owned())
             }
-            Move::Wake => {
-                store.transition(id, from, to, &[])?;
-                tracing::info!(job = id, "trying a parked job again");
-                Some("trying again for the quorum".to_owned())
+            Move::Wake { .. } => {
+                let note = match from {
+                    JobState::AwaitingReplicas => "trying again for the quorum".to_owned(),
+                    _ => format!("trying {to} again"),
+                };
+                store.transition_noted(id, from, to, &[], &note)?;
+                tracing::info!(job = id, %to, "trying a parked job again");
+                Some(note)
             }
             Move::Reencode { reason, .. } => {
                 let note = format!(
@@ -292,6 +337,21 @@ impl Engine {
                 store.fail(id, from, &error, true)?;
                 tracing::warn!(job = id, error, "parked job gave up");
                 Some(error)
+            }
+            Move::Backoff {
+                error,
+                wait,
+                retries,
+            } => {
+                let error = bounded(error);
+                self.recorder(id)
+                    .retrying(from.as_str(), retries, &error, wait);
+                let next = now_ms() + wait.as_millis() as i64;
+                let shown = humantime::format_duration(Duration::from_secs(wait.as_secs().max(1)));
+                let note = format!("{error} (trying {from} again in {shown})");
+                store.park_to_retry(id, from, &error, &note, next, retries)?;
+                tracing::warn!(job = id, stage = %from, error, retry_in = %shown, "stage failed; job parked to retry");
+                Some(note)
             }
             Move::Park { reason, outputs } => {
                 let wait = policy::park_wait(pinning, store.park_rounds(id)? + 1);
@@ -314,10 +374,11 @@ impl Engine {
         Ok(to)
     }
 
-    /// Sends a failed (retryable) or parked job back to the stage it stopped in.
+    /// Sends a failed (retryable) or parked job back to the stage it stopped
+    /// in, at once.
     pub fn retry(&self, id: JobId) -> Result<(), EngineError> {
         let job = self.inner.store.job(id)?;
-        if !matches!(job.state, JobState::Failed | JobState::AwaitingReplicas) {
+        if !(job.state == JobState::Failed || job.state.is_parked()) {
             return Err(EngineError::NotFailed {
                 id,
                 state: job.state,
@@ -332,36 +393,39 @@ impl Engine {
     }
 
     /// Gives every parked job whose wait is over another round, by moving
-    /// it back to `pinning` (whoever runs jobs then runs it). A job that has
-    /// waited longer than `park_for` fails instead, retryable. Returns the
-    /// jobs woken.
+    /// it back to the stage it stopped in (whoever runs jobs then runs it).
+    /// Returns the jobs woken.
     pub fn wake_parked(&self) -> Result<Vec<JobId>, EngineError> {
-        let pinning = &self.inner.config.pinning;
-        let now = now_ms();
         let mut woken = Vec::new();
-        for parked in self.inner.store.due_parked(now)? {
-            // Only one process gives a job its round.
-            let Some(_lock) = JobLock::try_take(Path::new(&parked.work_dir))? else {
-                continue;
-            };
-            let waited = Duration::from_millis((now - parked.since).max(0) as u64);
-            if policy::park_expired(pinning, waited) {
-                let error = format!(
-                    "gave up after waiting {} for enough replicas; `tank retry {}` tries again",
-                    humantime::format_duration(pinning.park_for),
-                    parked.id
-                );
-                self.commit(
-                    parked.id,
-                    JobState::AwaitingReplicas,
-                    Move::Expire { error },
-                )?;
-                continue;
+        for parked in self.inner.store.due_parked(now_ms())? {
+            if self.wake(&parked)? {
+                woken.push(parked.id);
             }
-            self.commit(parked.id, JobState::AwaitingReplicas, Move::Wake)?;
-            woken.push(parked.id);
         }
         Ok(woken)
+    }
+
+    /// Wakes one parked job whose wait is over; `false` when it is not
+    /// woken: another process has it, or it waited for replicas longer
+    /// than `park_for` and fails instead, retryable.
+    fn wake(&self, parked: &ParkedJob) -> Result<bool, EngineError> {
+        let pinning = &self.inner.config.pinning;
+        // Only one process gives a job its round.
+        let Some(_lock) = JobLock::try_take(Path::new(&parked.work_dir))? else {
+            return Ok(false);
+        };
+        let waited = Duration::from_millis((now_ms() - parked.since).max(0) as u64);
+        if parked.state == JobState::AwaitingReplicas && policy::park_expired(pinning, waited) {
+            let error = format!(
+                "gave up after waiting {} for enough replicas; `tank retry {}` tries again",
+                humantime::format_duration(pinning.park_for),
+                parked.id
+            );
+            self.commit(parked.id, parked.state, Move::Expire { error })?;
+            return Ok(false);
+        }
+        self.commit(parked.id, parked.state, Move::Wake { to: parked.stage })?;
+        Ok(true)
     }
 }
 
@@ -443,6 +507,74 @@ mod tests {
         assert_eq!(engine.store().job(id).unwrap().state, JobState::Pinning);
         let (job, state, _) = next_state(&mut events);
         assert_eq!((job, state), (id, JobState::Pinning));
+    }
+
+    #[test]
+    fn a_job_parked_to_retry_waits_unrun_then_wakes_into_the_stage_it_stopped_in() {
+        let (_dir, engine, id) = engine_with_job();
+        let store = engine.store();
+        store
+            .transition(id, JobState::Queued, JobState::Uploading, &[])
+            .unwrap();
+        let backoff = |wait: Duration, retries| Move::Backoff {
+            error: "supernode: connection refused".into(),
+            wait,
+            retries,
+        };
+
+        engine
+            .commit(id, JobState::Uploading, backoff(Duration::from_secs(60), 1))
+            .unwrap();
+        let job = store.job(id).unwrap();
+        assert_eq!(job.state, JobState::AwaitingRetry);
+        assert_eq!(
+            (job.failed_stage, job.retryable, job.stage_retries),
+            (Some(JobState::Uploading), Some(true), 1)
+        );
+        assert!(job.next_attempt_at.unwrap() > now_ms() + 50_000);
+        assert!(
+            engine.interrupted().unwrap().is_empty(),
+            "not run meanwhile"
+        );
+        assert!(engine.wake_parked().unwrap().is_empty(), "not due yet");
+
+        // Due now (as a second failure with no wait would leave it).
+        engine
+            .commit(
+                id,
+                JobState::AwaitingRetry,
+                Move::Wake {
+                    to: JobState::Uploading,
+                },
+            )
+            .unwrap();
+        engine
+            .commit(id, JobState::Uploading, backoff(Duration::ZERO, 2))
+            .unwrap();
+        let mut events = engine.events().subscribe();
+        assert_eq!(engine.wake_parked().unwrap(), vec![id]);
+        assert_eq!(
+            next_state(&mut events),
+            (
+                id,
+                JobState::Uploading,
+                Some("trying uploading again".to_owned())
+            )
+        );
+        assert_eq!(store.job(id).unwrap().stage_retries, 2, "still counted");
+
+        // The stage succeeding ends its count.
+        engine
+            .commit(
+                id,
+                JobState::Uploading,
+                Move::Advance {
+                    to: JobState::Pinning,
+                    outputs: vec![],
+                },
+            )
+            .unwrap();
+        assert_eq!(store.job(id).unwrap().stage_retries, 0);
     }
 
     #[test]
