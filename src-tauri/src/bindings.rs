@@ -17,6 +17,7 @@ fn typescript() -> String {
     let declarations = [
         // Jobs
         tank_model::JobState::decl(&cfg),
+        tank_model::StageKind::decl(&cfg),
         tank_model::JobSummary::decl(&cfg),
         tank_model::JobReport::decl(&cfg),
         tank_model::Attempt::decl(&cfg),

@@ -62,7 +62,7 @@ pub fn follow(app: AppHandle, mut handle: impl FnMut(JobEvent) -> bool + Send + 
     });
 }
 
-/// Lets state changes, attempts and node events through at once, and
+/// Lets state changes, slot waits, attempts and node events through at once, and
 /// progress at most once per `every` per job. The latest held-back progress
 /// goes out before the job's next state change, so a view never ends on
 /// stale progress.
@@ -106,7 +106,9 @@ impl Throttle {
                 out.push(event);
                 out
             }
-            JobEvent::Attempt { .. } | JobEvent::NodeHealth { .. } => vec![event],
+            JobEvent::Slot { .. } | JobEvent::Attempt { .. } | JobEvent::NodeHealth { .. } => {
+                vec![event]
+            }
         }
     }
 }

@@ -3,6 +3,8 @@
 
 export type JobState = "queued" | "downloading" | "probing" | "encoding" | "uploading" | "pinning" | "verifying" | "awaiting_replicas" | "awaiting_retry" | "done" | "failed" | "cancelled";
 
+export type StageKind = "cpu" | "network";
+
 export type JobSummary = { id: number, state: JobState, input: string, cid: string | null, error: string | null, retryable: boolean | null, updated_at: string, 
 /**
  * Paused by the operator: not run until resumed.
@@ -16,7 +18,12 @@ progress: EncodeProgress | null,
  * The stage a failed or parked job stopped in: where a retry, or the
  * end of its wait, goes on.
  */
-stopped_in: JobState | null, };
+stopped_in: JobState | null, 
+/**
+ * Its stage waits for a free slot of this kind (the others' jobs hold
+ * them all), rather than running. Known to the process running it.
+ */
+waiting_for_slot: StageKind | null, };
 
 export type JobReport = { id: number, state: JobState, input: string, cid: string | null, 
 /**
@@ -118,7 +125,7 @@ peer: string | null, };
 
 export type AuditOutcome = "verified" | "repaired" | "missing";
 
-export type JobEvent = { "kind": "state", job: number, state: JobState, detail: string | null, } | { "kind": "download", job: number, bytes: number, total: number | null, } | { "kind": "encode", job: number, progress: EncodeProgress, } | { "kind": "attempt", job: number, attempt: Attempt, } | { "kind": "node_health", node: string, state: HealthState, detail: string | null, };
+export type JobEvent = { "kind": "state", job: number, state: JobState, detail: string | null, } | { "kind": "download", job: number, bytes: number, total: number | null, } | { "kind": "slot", job: number, waiting_for: StageKind | null, } | { "kind": "encode", job: number, progress: EncodeProgress, } | { "kind": "attempt", job: number, attempt: Attempt, } | { "kind": "node_health", node: string, state: HealthState, detail: string | null, };
 
 export type JobLogLine = { 
 /**

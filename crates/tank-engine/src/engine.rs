@@ -278,7 +278,11 @@ impl Engine {
     }
 
     pub fn jobs(&self) -> Result<Vec<JobSummary>, EngineError> {
-        Ok(self.inner.store.list()?)
+        let mut jobs = self.inner.store.list()?;
+        for job in &mut jobs {
+            job.waiting_for_slot = self.inner.slots.waiting_for(job.id);
+        }
+        Ok(jobs)
     }
 
     /// Everything recorded about a job.

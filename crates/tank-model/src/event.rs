@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::health::HealthState;
 use crate::job::JobId;
 use crate::report::Attempt;
-use crate::state::JobState;
+use crate::state::{JobState, StageKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -24,6 +24,12 @@ pub enum JobEvent {
         job: JobId,
         bytes: u64,
         total: Option<u64>,
+    },
+    /// The job's stage waits for a slot of `waiting_for` (all are
+    /// taken), or, with `None`, has its slot and runs.
+    Slot {
+        job: JobId,
+        waiting_for: Option<StageKind>,
     },
     /// Encoding progress.
     Encode {

@@ -7,7 +7,7 @@ use crate::audit::AuditRecord;
 use crate::claim::GatewayClaim;
 use crate::embed::{EmbedClaim, OutboxEntry};
 use crate::job::JobId;
-use crate::state::JobState;
+use crate::state::{JobState, StageKind};
 
 /// One call to a node on behalf of a job, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,6 +184,9 @@ pub struct JobSummary {
     /// The stage a failed or parked job stopped in: where a retry, or the
     /// end of its wait, goes on.
     pub stopped_in: Option<JobState>,
+    /// Its stage waits for a free slot of this kind (the others' jobs hold
+    /// them all), rather than running. Known to the process running it.
+    pub waiting_for_slot: Option<StageKind>,
 }
 
 #[cfg(test)]

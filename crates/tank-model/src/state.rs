@@ -31,8 +31,10 @@ pub enum JobState {
     Cancelled,
 }
 
-/// What a stage spends its time on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a stage spends its time on, and so the kind of slot it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum StageKind {
     /// Probing and encoding: `[jobs] max_concurrent` at once.
     Cpu,

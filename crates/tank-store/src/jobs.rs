@@ -496,6 +496,8 @@ impl Store {
                 stopped_in: r
                     .get::<_, Option<String>>(9)?
                     .and_then(|s| JobState::parse(&s)),
+                // Not stored: the running process knows (`Engine::jobs`).
+                waiting_for_slot: None,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -32,6 +32,16 @@ describe('applyJobEvent', () => {
     expect(cancelled[0].error).toBe('given back to the gateway');
   });
 
+  it('marks a job waiting for a slot until it has one or moves on', () => {
+    const waiting = applyJobEvent(jobs, { kind: 'slot', job: 2, waiting_for: 'cpu' }, now);
+    expect(waiting[0].waiting_for_slot).toBe('cpu');
+    expect(waiting[1]).toBe(jobs[1]);
+    const running = applyJobEvent(waiting, { kind: 'slot', job: 2, waiting_for: null }, now);
+    expect(running[0].waiting_for_slot).toBeNull();
+    const next = applyJobEvent(waiting, { kind: 'state', job: 2, state: 'uploading', detail: null }, now);
+    expect(next[0].waiting_for_slot).toBeNull();
+  });
+
   it('applies encode progress, and drops it when encoding ends', () => {
     const progress = { percent: 40, fps: 30, speed: 1.5, encoded_secs: 12 };
     const encoding = applyJobEvent(jobs, { kind: 'encode', job: 2, progress }, now);

@@ -19,10 +19,18 @@ export function applyJobEvent(jobs: JobSummary[], event: JobEvent, now: Date): J
         state: event.state,
         // Progress is only shown while encoding.
         progress: event.state === 'encoding' ? job.progress : null,
-        // A failed or cancelled job says why; any other state has no error.
-        error: event.state === 'failed' || event.state === 'cancelled' ? (event.detail ?? job.error) : null,
+        // A failed, cancelled or retry-waiting job says why; any other
+        // state has no error.
+        error:
+          event.state === 'failed' || event.state === 'cancelled' || event.state === 'awaiting_retry'
+            ? (event.detail ?? job.error)
+            : null,
+        // A new state's stage has not asked for its slot yet.
+        waiting_for_slot: null,
         updated_at: now.toISOString(),
       }));
+    case 'slot':
+      return replaceJob(jobs, event.job, (job) => ({ ...job, waiting_for_slot: event.waiting_for }));
     case 'encode':
       return replaceJob(jobs, event.job, (job) => ({ ...job, progress: event.progress }));
     default:

@@ -26,6 +26,7 @@ export function jobSummary(overrides: Partial<JobSummary> = {}): JobSummary {
     paused: false,
     progress: null,
     stopped_in: null,
+    waiting_for_slot: null,
     ...overrides,
   };
 }

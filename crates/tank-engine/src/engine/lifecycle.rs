@@ -116,7 +116,7 @@ impl Engine {
             let stage = async {
                 // Held for the stage only: the commit and any retry wait
                 // leave it to the next job.
-                let _slot = inner.slots.take(from).await;
+                let _slot = self.take_slot(id, from).await;
                 self.run_stage(job, cancel.clone(), lock.clone()).await
             };
             let outcome = tokio::select! {

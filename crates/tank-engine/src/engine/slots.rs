@@ -8,12 +8,15 @@
 //! the next one from encoding. A slot is released when its stage returns,
 //! before the outcome is committed, and a stage's retry waits hold none.
 //! Waiting for a slot is first come, first served (tokio's semaphores are
-//! fair), so no job starves.
+//! fair), so no job starves. A job that has to wait says so, with a
+//! [`JobEvent::Slot`] and in [`Engine::jobs`], so the window does not show
+//! it probing when it waits for the CPU.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use tank_config::JobsConfig;
-use tank_model::{JobState, StageKind};
+use tank_model::{JobEvent, JobId, JobState, StageKind};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::Engine;
@@ -22,6 +25,8 @@ use crate::error::EngineError;
 pub(super) struct StageSlots {
     encode: Arc<Semaphore>,
     network: Arc<Semaphore>,
+    /// The jobs whose stage waits for a slot now, and for which kind.
+    waiting: Mutex<HashMap<JobId, StageKind>>,
 }
 
 impl StageSlots {
@@ -29,23 +34,36 @@ impl StageSlots {
         StageSlots {
             encode: Arc::new(Semaphore::new(jobs.max_concurrent as usize)),
             network: Arc::new(Semaphore::new(jobs.max_network as usize)),
+            waiting: Mutex::default(),
         }
     }
 
-    /// Waits for the slot `state`'s stage needs; `None` when it needs none.
-    pub(super) async fn take(&self, state: JobState) -> Option<OwnedSemaphorePermit> {
-        let slots = match state.stage_kind()? {
-            StageKind::Cpu => &self.encode,
-            StageKind::Network => &self.network,
-        };
-        // The semaphores are never closed.
-        Some(
-            slots
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("slots stay open"),
-        )
+    /// What job `id`'s stage waits for, if it waits.
+    pub(super) fn waiting_for(&self, id: JobId) -> Option<StageKind> {
+        self.waiting.lock().expect("not poisoned").get(&id).copied()
+    }
+}
+
+/// Takes job `id` off the waiting list however its wait ends (the slot
+/// taken, or the run dropped while it waited).
+struct Waiting<'a> {
+    engine: &'a Engine,
+    id: JobId,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let inner = &self.engine.inner;
+        let waiting = &inner.slots.waiting;
+        // A poisoned map still holds valid entries: none is left behind.
+        waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
+        inner.events.send(JobEvent::Slot {
+            job: self.id,
+            waiting_for: None,
+        });
     }
 }
 
@@ -59,6 +77,38 @@ struct Room {
 }
 
 impl Engine {
+    /// Waits for the slot job `id`'s stage in `state` needs; `None` when it
+    /// needs none. A wait is announced as it starts and as it ends.
+    pub(super) async fn take_slot(
+        &self,
+        id: JobId,
+        state: JobState,
+    ) -> Option<OwnedSemaphorePermit> {
+        let kind = state.stage_kind()?;
+        let slots = &self.inner.slots;
+        let semaphore = match kind {
+            StageKind::Cpu => &slots.encode,
+            StageKind::Network => &slots.network,
+        };
+        if let Ok(permit) = semaphore.clone().try_acquire_owned() {
+            return Some(permit);
+        }
+        slots.waiting.lock().expect("not poisoned").insert(id, kind);
+        self.inner.events.send(JobEvent::Slot {
+            job: id,
+            waiting_for: Some(kind),
+        });
+        let _waiting = Waiting { engine: self, id };
+        // The semaphores are never closed.
+        Some(
+            semaphore
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("slots stay open"),
+        )
+    }
+
     fn room(&self) -> Result<Room, EngineError> {
         let states = self.inner.store.unfinished_states()?;
         Ok(Room {
@@ -86,34 +136,92 @@ impl Engine {
 mod tests {
     use std::time::Duration;
 
-    use tank_config::JobsConfig;
-    use tank_model::JobState;
+    use tank_config::Config;
+    use tank_model::{JobEvent, JobId, JobState, StageKind};
 
-    use super::StageSlots;
+    use crate::engine::Engine;
     use crate::test_support::engine_with_job;
+
+    /// An engine with one encode slot and one network slot, and two jobs.
+    fn engine_with_one_slot_each() -> (tempfile::TempDir, Engine, JobId, JobId) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.jobs.max_concurrent = 1;
+        config.jobs.max_network = 1;
+        let engine = Engine::open(config, dir.path()).unwrap();
+        let job = |name: &str| engine.store().create_job(name, engine.jobs_root()).unwrap();
+        let (a, b) = (job("/videos/a.mp4"), job("/videos/b.mp4"));
+        (dir, engine, a, b)
+    }
 
     #[tokio::test]
     async fn an_encode_slot_is_not_taken_by_a_job_in_a_network_stage() {
-        let jobs = JobsConfig {
-            max_concurrent: 1,
-            max_network: 1,
-            ..JobsConfig::default()
-        };
-        let slots = StageSlots::new(&jobs);
-        let _pinning = slots.take(JobState::Pinning).await.expect("a network slot");
-        let encode = tokio::time::timeout(Duration::from_secs(1), slots.take(JobState::Encoding));
+        let (_dir, engine, a, b) = engine_with_one_slot_each();
+        let _pinning = engine
+            .take_slot(a, JobState::Pinning)
+            .await
+            .expect("a network slot");
+        let encode = tokio::time::timeout(
+            Duration::from_secs(1),
+            engine.take_slot(b, JobState::Encoding),
+        );
         assert!(encode.await.expect("encode slot free").is_some());
 
-        let second_network =
-            tokio::time::timeout(Duration::from_millis(100), slots.take(JobState::Uploading));
+        let second_network = tokio::time::timeout(
+            Duration::from_millis(100),
+            engine.take_slot(b, JobState::Uploading),
+        );
         assert!(
             second_network.await.is_err(),
             "the one network slot is taken"
         );
         assert!(
-            slots.take(JobState::Queued).await.is_none(),
+            engine.take_slot(b, JobState::Queued).await.is_none(),
             "queued needs none"
         );
+    }
+
+    #[tokio::test]
+    async fn a_job_waiting_for_a_slot_says_so_until_it_has_one() {
+        let (_dir, engine, a, b) = engine_with_one_slot_each();
+        let mut events = engine.events().subscribe();
+        let encoding = engine.take_slot(a, JobState::Encoding).await;
+        let waiting_for = |id: JobId| {
+            let jobs = engine.jobs().unwrap();
+            jobs.iter()
+                .find(|job| job.id == id)
+                .unwrap()
+                .waiting_for_slot
+        };
+        assert_eq!(waiting_for(a), None, "a free slot is taken without a wait");
+
+        let probing = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.take_slot(b, JobState::Probing).await.is_some() }
+        });
+        let announced = events.recv().await.unwrap();
+        assert_eq!(
+            announced,
+            JobEvent::Slot {
+                job: b,
+                waiting_for: Some(StageKind::Cpu)
+            }
+        );
+        assert_eq!(waiting_for(b), Some(StageKind::Cpu));
+
+        drop(encoding);
+        assert!(
+            probing.await.unwrap(),
+            "the freed slot goes to the waiting job"
+        );
+        assert_eq!(
+            events.recv().await.unwrap(),
+            JobEvent::Slot {
+                job: b,
+                waiting_for: None
+            }
+        );
+        assert_eq!(waiting_for(b), None);
     }
 
     #[test]

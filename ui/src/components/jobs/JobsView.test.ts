@@ -76,6 +76,24 @@ describe('JobsView', () => {
     expect(onOpen).toHaveBeenCalledWith(2);
   });
 
+  it('says a job waits for an encode slot rather than showing it at work', async () => {
+    mockIPC((cmd) =>
+      cmd === 'list_jobs'
+        ? [
+            jobSummary({ id: 2, state: 'probing', waiting_for_slot: 'cpu' }),
+            jobSummary({ id: 1, state: 'encoding' }),
+          ]
+        : null,
+    );
+    render(JobsView, { onOpen: () => {} });
+    const { live } = await import('../../lib/live.svelte');
+    await live.refreshJobs();
+
+    const waiting = await screen.findByTestId('job-row-2');
+    expect(waiting.querySelector('[aria-current="step"]')?.textContent).toContain('waiting for an encode slot');
+    expect(screen.getByTestId('job-row-1').textContent).not.toContain('waiting');
+  });
+
   it('shows what each job folder and all of them take, beside the free space', async () => {
     mockIPC((cmd) => {
       if (cmd === 'list_jobs') return [jobSummary({ id: 3, state: 'failed' }), jobSummary({ id: 2, state: 'done' })];
