@@ -193,12 +193,7 @@ async fn an_interrupted_download_resumes_where_it_broke_off() {
         [None, Some(format!("bytes={}-", size / 3))],
         "the second request resumed"
     );
-    let downloads: Vec<&Value> = report["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["op"] == "download")
-        .collect();
+    let downloads = download_attempts(&report);
     assert_eq!(downloads.len(), 2);
     assert!(
         downloads[0]["error"]
@@ -221,32 +216,50 @@ fn large_clip(dir: &Path) -> (std::path::PathBuf, u64) {
     (clip, size)
 }
 
-/// The downloaded source, kept by `[jobs] keep_source = true`.
-fn downloaded(report: &Value) -> Vec<u8> {
-    let hls = Path::new(report["output_dir"].as_str().unwrap());
-    std::fs::read(hls.parent().unwrap().join("source/talk.mp4")).unwrap()
-}
-
-#[tokio::test]
-async fn a_large_download_from_a_server_that_takes_ranges_comes_in_pieces_over_several_connections()
-{
+/// `tank encode` of a large clip's URL, served as `serving` says, with
+/// `[downloads] connections` when given: it must end `done`, with the
+/// download equal to the clip byte for byte. The report, the server (which
+/// saw the requests), and the clip's size.
+async fn encode_large_download(
+    connections: Option<u32>,
+    serving: Serving,
+) -> (Value, FileServer, u64) {
     let world = World::with_nodes(1).await;
-    world.write_config(
-        "[jobs]
-keep_source = true
-[downloads]
-connections = 3
-",
-    );
+    let connections = connections
+        .map(|n| format!("[downloads]\nconnections = {n}\n"))
+        .unwrap_or_default();
+    // The source is kept, to be compared.
+    world.write_config(&format!("[jobs]\nkeep_source = true\n{connections}"));
     let served = tempfile::tempdir().unwrap();
     let (clip, size) = large_clip(served.path());
-    let server = FileServer::serve(served.path().to_owned()).await;
+    let server = FileServer::serve_with(served.path().to_owned(), serving).await;
 
     let (code, report) = world
         .encode(Path::new(server.url("talk.mp4").as_str()))
         .await;
 
     assert_eq!(code, 0, "{report:#}");
+    let hls = Path::new(report["output_dir"].as_str().unwrap());
+    let downloaded = std::fs::read(hls.parent().unwrap().join("source/talk.mp4")).unwrap();
+    assert!(downloaded == std::fs::read(&clip).unwrap(), "byte for byte");
+    (report, server, size)
+}
+
+/// The download attempts in `report`, in order.
+fn download_attempts(report: &Value) -> Vec<&Value> {
+    report["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["op"] == "download")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_large_download_from_a_server_that_takes_ranges_comes_in_pieces_over_several_connections()
+{
+    let (_, server, size) = encode_large_download(Some(3), Serving::default()).await;
+
     let third = size.div_ceil(3);
     let mut ranges = server.ranges();
     ranges.sort();
@@ -259,34 +272,19 @@ connections = 3
         ],
         "the first answer gave the first piece; the others came at once"
     );
-    assert!(
-        downloaded(&report) == std::fs::read(&clip).unwrap(),
-        "byte for byte"
-    );
 }
 
 #[tokio::test]
 async fn a_piece_that_breaks_off_resumes_on_its_own_and_the_others_are_not_fetched_again() {
-    let world = World::with_nodes(1).await;
-    world.write_config(
-        "[jobs]
-keep_source = true
-[downloads]
-connections = 3
-",
-    );
-    let served = tempfile::tempdir().unwrap();
-    let (clip, size) = large_clip(served.path());
     // The first answer (the whole file, of which the first piece is read)
     // breaks off half way through that piece.
     let cut = 600_000;
-    let server = FileServer::serve_cutting(served.path().to_owned(), Some(cut)).await;
+    let serving = Serving {
+        cut_first_after: Some(cut),
+        ..Serving::default()
+    };
+    let (report, server, size) = encode_large_download(Some(3), serving).await;
 
-    let (code, report) = world
-        .encode(Path::new(server.url("talk.mp4").as_str()))
-        .await;
-
-    assert_eq!(code, 0, "{report:#}");
     let third = size.div_ceil(3);
     let ranges = server.ranges();
     assert_eq!(ranges.len(), 4, "{ranges:?}");
@@ -295,12 +293,7 @@ connections = 3
         Some(format!("bytes={cut}-{}", third - 1)),
         "the second try asked for the rest of the first piece only"
     );
-    let downloads: Vec<&Value> = report["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["op"] == "download")
-        .collect();
+    let downloads = download_attempts(&report);
     assert_eq!(downloads.len(), 2, "{downloads:?}");
     assert!(
         downloads[0]["error"]
@@ -309,63 +302,28 @@ connections = 3
             .contains("broke off"),
         "{downloads:?}"
     );
-    assert!(
-        downloaded(&report) == std::fs::read(&clip).unwrap(),
-        "byte for byte"
-    );
 }
 
 #[tokio::test]
 async fn a_server_without_ranges_is_downloaded_in_one_stream() {
-    let world = World::with_nodes(1).await;
-    world.write_config(
-        "[jobs]
-keep_source = true
-",
-    );
-    let served = tempfile::tempdir().unwrap();
-    let (clip, _) = large_clip(served.path());
     let serving = Serving {
         ranges: Ranges::Unsupported,
         ..Serving::default()
     };
-    let server = FileServer::serve_with(served.path().to_owned(), serving).await;
+    let (_, server, _) = encode_large_download(None, serving).await;
 
-    let (code, report) = world
-        .encode(Path::new(server.url("talk.mp4").as_str()))
-        .await;
-
-    assert_eq!(code, 0, "{report:#}");
     assert_eq!(server.ranges(), [None], "one request");
-    assert!(
-        downloaded(&report) == std::fs::read(&clip).unwrap(),
-        "byte for byte"
-    );
 }
 
 #[tokio::test]
 async fn a_server_that_claims_ranges_and_ignores_them_is_asked_again_in_one_stream() {
-    let world = World::with_nodes(1).await;
-    world.write_config("[jobs]\nkeep_source = true\n");
-    let served = tempfile::tempdir().unwrap();
-    let (clip, _) = large_clip(served.path());
     let serving = Serving {
         ranges: Ranges::Claimed,
         ..Serving::default()
     };
-    let server = FileServer::serve_with(served.path().to_owned(), serving).await;
+    let (report, server, _) = encode_large_download(None, serving).await;
 
-    let (code, report) = world
-        .encode(Path::new(server.url("talk.mp4").as_str()))
-        .await;
-
-    assert_eq!(code, 0, "{report:#}");
-    let downloads: Vec<&Value> = report["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["op"] == "download")
-        .collect();
+    let downloads = download_attempts(&report);
     assert_eq!(downloads.len(), 2, "{downloads:?}");
     assert!(
         downloads[0]["error"]
@@ -379,10 +337,6 @@ async fn a_server_that_claims_ranges_and_ignores_them_is_asked_again_in_one_stre
         ranges.last(),
         Some(&None),
         "the last request is one stream: {ranges:?}"
-    );
-    assert!(
-        downloaded(&report) == std::fs::read(&clip).unwrap(),
-        "byte for byte"
     );
 }
 
