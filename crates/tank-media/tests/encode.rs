@@ -5,23 +5,37 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tank_media::{
     default_ladder, encode_ladder, plan, probe, CodecChoice, EncodeError, EncodeProgress, Encoded,
-    LadderJob, Tools, VideoEncoder,
+    LadderJob, PlannedRung, SourceInfo, Tools, VideoEncoder,
 };
 use tank_testkit::clip::Clip;
 
-fn encode(
-    tools: &Tools,
-    source: &Path,
-    out: &Path,
-    codec: CodecChoice,
-) -> (Result<Encoded, EncodeError>, Vec<EncodeProgress>) {
-    let info = probe(tools, source).unwrap();
-    let rungs = plan(&default_ladder(), &info.video);
-    let job = LadderJob {
+/// What an encode of a source needs from its probe.
+struct Planned {
+    info: SourceInfo,
+    rungs: Vec<PlannedRung>,
+}
+
+impl Planned {
+    fn of(tools: &Tools, source: &Path) -> Planned {
+        let info = probe(tools, source).unwrap();
+        let rungs = plan(&default_ladder(), &info.video);
+        Planned { info, rungs }
+    }
+}
+
+/// The fast settings these tests encode with (a test changes what it is
+/// about), writing to `out`.
+fn fast_job<'a>(
+    tools: &'a Tools,
+    source: &'a Path,
+    planned: &'a Planned,
+    out: &'a Path,
+) -> LadderJob<'a> {
+    LadderJob {
         tools,
         source,
-        info: &info,
-        rungs: &rungs,
+        info: &planned.info,
+        rungs: &planned.rungs,
         output_dir: out,
         preset: "ultrafast",
         downscaled_preset: "ultrafast",
@@ -30,7 +44,17 @@ fn encode(
         max_secs: None,
         max_fps: None,
         silent_audio: false,
-    };
+    }
+}
+
+fn encode(
+    tools: &Tools,
+    source: &Path,
+    out: &Path,
+    codec: CodecChoice,
+) -> (Result<Encoded, EncodeError>, Vec<EncodeProgress>) {
+    let planned = Planned::of(tools, source);
+    let job = fast_job(tools, source, &planned, out);
     let mut progress = Vec::new();
     let result = encode_ladder(&job, codec, &AtomicBool::new(false), &mut |p| {
         progress.push(p)
@@ -229,21 +253,13 @@ fn a_cancelled_encode_stops_and_says_so() {
     let tools = Tools::discover();
     let dir = tempfile::tempdir().unwrap();
     let source = Clip::new(1280, 720, 20.0).write(dir.path(), "long.mp4");
-    let info = probe(&tools, &source).unwrap();
-    let rungs = plan(&default_ladder(), &info.video);
+    let planned = Planned::of(&tools, &source);
+    let out = dir.path().join("hls");
     let job = LadderJob {
-        tools: &tools,
-        source: &source,
-        info: &info,
-        rungs: &rungs,
-        output_dir: &dir.path().join("hls"),
         preset: "medium",
         downscaled_preset: "medium",
-        crf: 18,
         segment_secs: 6,
-        max_secs: None,
-        max_fps: None,
-        silent_audio: false,
+        ..fast_job(&tools, &source, &planned, &out)
     };
     let cancel = AtomicBool::new(false);
 
@@ -259,22 +275,11 @@ fn a_cut_encode_stops_at_its_limit_and_its_playlists_say_so() {
     let tools = Tools::discover();
     let dir = tempfile::tempdir().unwrap();
     let source = Clip::new(854, 480, 6.0).write(dir.path(), "six.mp4");
-    let info = probe(&tools, &source).unwrap();
-    let rungs = plan(&default_ladder(), &info.video);
+    let planned = Planned::of(&tools, &source);
     let out = dir.path().join("hls");
     let job = LadderJob {
-        tools: &tools,
-        source: &source,
-        info: &info,
-        rungs: &rungs,
-        output_dir: &out,
-        preset: "ultrafast",
-        downscaled_preset: "ultrafast",
-        crf: 18,
-        segment_secs: 2,
         max_secs: Some(2),
-        max_fps: None,
-        silent_audio: false,
+        ..fast_job(&tools, &source, &planned, &out)
     };
 
     let mut last: Option<EncodeProgress> = None;
@@ -313,22 +318,12 @@ fn a_silent_60_fps_source_gets_a_silent_track_and_30_fps_when_the_rules_say_so()
         ..Clip::new(854, 480, 2.0).without_audio()
     };
     let source = clip.write(dir.path(), "silent60.mp4");
-    let info = probe(&tools, &source).unwrap();
-    let rungs = plan(&default_ladder(), &info.video);
+    let planned = Planned::of(&tools, &source);
     let out = dir.path().join("hls");
     let job = LadderJob {
-        tools: &tools,
-        source: &source,
-        info: &info,
-        rungs: &rungs,
-        output_dir: &out,
-        preset: "ultrafast",
-        downscaled_preset: "ultrafast",
-        crf: 18,
-        segment_secs: 2,
-        max_secs: None,
         max_fps: Some(30),
         silent_audio: true,
+        ..fast_job(&tools, &source, &planned, &out)
     };
 
     encode_ladder(
@@ -353,21 +348,12 @@ fn a_slower_source_keeps_its_frame_rate_under_the_cap() {
     let tools = Tools::discover();
     let dir = tempfile::tempdir().unwrap();
     let source = Clip::new(854, 480, 2.0).write(dir.path(), "film.mp4");
-    let info = probe(&tools, &source).unwrap();
-    let rungs = plan(&default_ladder(), &info.video);
+    let planned = Planned::of(&tools, &source);
+    let out = dir.path().join("hls");
     let job = LadderJob {
-        tools: &tools,
-        source: &source,
-        info: &info,
-        rungs: &rungs,
-        output_dir: &dir.path().join("hls"),
-        preset: "ultrafast",
-        downscaled_preset: "ultrafast",
-        crf: 18,
-        segment_secs: 2,
-        max_secs: None,
         max_fps: Some(30),
         silent_audio: true,
+        ..fast_job(&tools, &source, &planned, &out)
     };
     let args = tank_media::ffmpeg_args(&job, VideoEncoder::Libx264).join(" ");
     assert!(!args.contains("fps="), "24 fps is not raised to 30: {args}");
