@@ -41,7 +41,12 @@ rendition_sizes: Array<Rendition>, encoder: string | null, replicas: Array<Verif
 /**
  * Whether retrying can help (infrastructure failures), when failed.
  */
-retryable: boolean | null, paused: boolean, progress: EncodeProgress | null, history: Array<StateChange>, 
+retryable: boolean | null, 
+/**
+ * Parked (`awaiting_replicas`, `awaiting_retry`): when it is tried
+ * again (RFC 3339).
+ */
+next_try_at: string | null, paused: boolean, progress: EncodeProgress | null, history: Array<StateChange>, 
 /**
  * Re-verifications of the replicas after the job was done.
  */

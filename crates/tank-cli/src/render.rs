@@ -52,10 +52,13 @@ pub fn job(report: &JobReport) -> String {
                 "waiting: `tank daemon` keeps trying and finishes it when nodes come back"
                     .to_owned()
             }
-            (JobState::AwaitingRetry, _) => {
-                "waiting: its stage runs again after a backoff (`tank daemon`, or `tank resume`)"
-                    .to_owned()
-            }
+            (JobState::AwaitingRetry, _) => format!(
+                "waiting: its stage runs again at {} (`tank daemon`, or `tank resume`)",
+                report
+                    .next_try_at
+                    .as_deref()
+                    .unwrap_or("the end of its backoff")
+            ),
             (JobState::Cancelled, _) => "no: it was cancelled".to_owned(),
             (_, Some(true)) => format!("yes: `tank retry {}` once the nodes are back", report.id),
             _ => "no: the input itself is the problem".to_owned(),

@@ -239,6 +239,7 @@ async fn killed_while_waiting_to_upload_again_the_job_resumes_and_finishes() {
     let parked = world.tank(&["job", "1", "--json"]).await.json();
     assert_eq!(parked["state"], "awaiting_retry", "the wait is committed");
     assert_eq!(parked["retryable"], true);
+    assert!(parked["next_try_at"].is_string(), "{parked:#}");
 
     // `resume` waits out what is left of the backoff, then uploads.
     let report = world.tank(&["resume", "--json"]).await.json();

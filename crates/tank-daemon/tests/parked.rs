@@ -119,6 +119,7 @@ async fn an_upload_failed_for_the_network_parks_and_the_daemon_uploads_again_aft
     })
     .await;
     assert_eq!(waiting.retryable, Some(true));
+    assert!(waiting.next_try_at.is_some(), "{waiting:#?}");
     let detail = waiting.history.last().unwrap().detail.clone().unwrap();
     assert!(
         detail.ends_with("(trying uploading again in 1s)"),

@@ -302,6 +302,12 @@ impl Engine {
             attempts: store.attempts(id)?,
             error: row.error,
             retryable: row.retryable,
+            next_try_at: row
+                .state
+                .is_parked()
+                .then_some(row.next_attempt_at)
+                .flatten()
+                .map(rfc3339),
             paused: row.paused,
             progress: row.progress,
             history: store.history(id)?,

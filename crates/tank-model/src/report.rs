@@ -109,6 +109,9 @@ pub struct JobReport {
     pub error: Option<String>,
     /// Whether retrying can help (infrastructure failures), when failed.
     pub retryable: Option<bool>,
+    /// Parked (`awaiting_replicas`, `awaiting_retry`): when it is tried
+    /// again (RFC 3339).
+    pub next_try_at: Option<String>,
     pub paused: bool,
     pub progress: Option<tank_media::EncodeProgress>,
     pub history: Vec<StateChange>,

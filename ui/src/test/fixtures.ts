@@ -63,6 +63,7 @@ export function jobReport(overrides: Partial<JobReport> = {}): JobReport {
     attempts: [],
     error: null,
     retryable: null,
+    next_try_at: null,
     paused: false,
     progress: null,
     history: [change('queued', '2024-05-01T10:00:00Z'), change('done', '2024-05-01T10:05:00Z')],

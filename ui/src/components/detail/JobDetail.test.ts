@@ -113,6 +113,25 @@ describe('JobDetail', () => {
     expect(calls.at(-1)).toEqual(['open_job_log', { id: 7 }]);
   });
 
+  it('says when a job waiting to retry a stage is tried again, and where it stands', async () => {
+    const report = jobReport({
+      id: 4,
+      state: 'awaiting_retry',
+      cid: null,
+      error: 'no node could take the upload (supernode: connection refused)',
+      retryable: true,
+      next_try_at: '2026-12-02T10:06:00Z',
+      history: [change('queued', '2026-12-02T10:00:00Z'), change('uploading', '2026-12-02T10:02:00Z'), change('awaiting_retry', '2026-12-02T10:05:30Z')],
+    });
+    backend(report);
+    render(JobDetail, { id: 4, onBack: () => {} });
+
+    const next = await screen.findByTestId('next-try');
+    expect(next.textContent).toContain('Tried again at');
+    expect(screen.getByRole('alert').textContent).toContain('connection refused');
+    expect(document.querySelector('[aria-current="step"]')?.textContent).toContain('upload');
+  });
+
   it('reloads the log with the report after an action', async () => {
     const calls = backend(jobReport({ id: 3, state: 'failed', retryable: true, cid: null }));
     render(JobDetail, { id: 3, onBack: () => {} });
