@@ -48,7 +48,7 @@ struct TrayMenu {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Overview {
     pub health: Health,
-    /// "Job 3: encoding 45%", or "Idle".
+    /// "Job 3: encoding 45%", "1 waiting to retry", or "Idle".
     pub current: String,
     pub paused: bool,
 }
@@ -175,25 +175,41 @@ pub fn overview(daemon: &Daemon) -> Overview {
         })
         .max()
         .unwrap_or(Health::Healthy);
-    let jobs = engine.jobs().unwrap_or_default();
     let paused = engine.is_paused();
-    let current = jobs
-        .iter()
-        .rev()
-        .find(|job| !job.state.is_resting() && job.state != JobState::Queued && !job.paused)
-        .map(describe)
-        .unwrap_or_else(|| {
-            let queued = jobs.iter().filter(|j| j.state == JobState::Queued).count();
-            match (paused, queued) {
-                (true, _) => "Paused".into(),
-                (false, 0) => "Idle".into(),
-                (false, n) => format!("{n} queued"),
-            }
-        });
     Overview {
         health,
-        current,
+        current: current_line(&engine.jobs().unwrap_or_default(), paused),
         paused,
+    }
+}
+
+/// What is happening, in a line: a job at work, else what waits (queued,
+/// or parked until its next try), else idle.
+fn current_line(jobs: &[JobSummary], paused: bool) -> String {
+    let at_work = jobs
+        .iter()
+        .rev()
+        .find(|job| job.state.is_working() && job.state != JobState::Queued && !job.paused);
+    if let Some(job) = at_work {
+        return describe(job);
+    }
+    if paused {
+        return "Paused".into();
+    }
+    let waiting: Vec<String> = [
+        (JobState::Queued, "queued"),
+        (JobState::AwaitingRetry, "waiting to retry"),
+        (JobState::AwaitingReplicas, "waiting for replicas"),
+    ]
+    .into_iter()
+    .filter_map(|(state, what)| {
+        let n = jobs.iter().filter(|job| job.state == state).count();
+        (n > 0).then(|| format!("{n} {what}"))
+    })
+    .collect();
+    match waiting.is_empty() {
+        true => "Idle".into(),
+        false => waiting.join(", "),
     }
 }
 
@@ -222,4 +238,47 @@ fn dot(health: Health) -> Image<'static> {
         }
     }
     Image::new_owned(rgba, ICON_SIZE, ICON_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: i64, state: JobState) -> JobSummary {
+        JobSummary {
+            id,
+            state,
+            input: format!("/videos/{id}.mp4"),
+            cid: None,
+            error: None,
+            retryable: None,
+            updated_at: String::new(),
+            paused: false,
+            progress: None,
+            stopped_in: None,
+            waiting_for_slot: None,
+        }
+    }
+
+    #[test]
+    fn the_tray_names_a_job_at_work_before_anything_that_waits() {
+        let jobs = [job(2, JobState::Uploading), job(1, JobState::AwaitingRetry)];
+        assert_eq!(current_line(&jobs, false), "Job 2: uploading");
+    }
+
+    #[test]
+    fn with_nothing_at_work_the_tray_says_what_waits_and_why() {
+        let jobs = [
+            job(4, JobState::Queued),
+            job(3, JobState::AwaitingRetry),
+            job(2, JobState::AwaitingReplicas),
+            job(1, JobState::Done),
+        ];
+        assert_eq!(
+            current_line(&jobs, false),
+            "1 queued, 1 waiting to retry, 1 waiting for replicas"
+        );
+        assert_eq!(current_line(&jobs, true), "Paused");
+        assert_eq!(current_line(&[job(1, JobState::Done)], false), "Idle");
+    }
 }
