@@ -17,7 +17,7 @@ use tank_store::{now_ms, Field, JobRow, ParkedJob};
 use super::{Engine, StopOnDrop};
 use crate::error::EngineError;
 use crate::lock::JobLock;
-use crate::pinning::{self, policy};
+use crate::pinning::{self, policy, recorder};
 use crate::stages::{self, Outcome};
 
 /// A move of a job, as asked for.
@@ -347,7 +347,7 @@ impl Engine {
                 self.recorder(id)
                     .retrying(from.as_str(), retries, &error, wait);
                 let next = now_ms() + wait.as_millis() as i64;
-                let shown = humantime::format_duration(Duration::from_secs(wait.as_secs().max(1)));
+                let shown = recorder::shown_wait(wait);
                 let note = format!("{error} (trying {from} again in {shown})");
                 store.park_to_retry(id, from, &error, &note, next, retries)?;
                 tracing::warn!(job = id, stage = %from, error, retry_in = %shown, "stage failed; job parked to retry");

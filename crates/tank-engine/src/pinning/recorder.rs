@@ -100,9 +100,7 @@ impl Recorder {
     /// for a reason of our machine or the network, and is tried again
     /// after `wait`: the history shows why a job took longer.
     pub fn retrying(&self, op: &str, failure: u32, error: &str, wait: std::time::Duration) {
-        let wait =
-            humantime::format_duration(std::time::Duration::from_secs(wait.as_secs().max(1)));
-        let reason = format!("{error} (trying again in {wait})");
+        let reason = format!("{error} (trying again in {})", shown_wait(wait));
         self.failed_without_call(THIS_ENCODER, op, failure, &reason);
     }
 
@@ -134,4 +132,10 @@ impl Recorder {
             attempt,
         });
     }
+}
+
+/// A wait as people read it: whole seconds, at least one (a jittered
+/// "9s 712ms 3us" reads as "9s").
+pub(crate) fn shown_wait(wait: std::time::Duration) -> humantime::FormattedDuration {
+    humantime::format_duration(std::time::Duration::from_secs(wait.as_secs().max(1)))
 }
